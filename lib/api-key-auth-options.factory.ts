@@ -1,0 +1,134 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import {
+  DEFAULT_FAILED_ATTEMPTS,
+  DEFAULT_KEY_CACHE,
+  DEFAULT_NONCE_MAX_ENTRIES,
+  DEFAULT_RATE_LIMIT,
+} from './api-key-auth.constants.js';
+import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
+import type {
+  ApiKeyAuthModuleOptions,
+  SecretMode,
+  SigningCredentials,
+} from './interfaces/api-key-auth-options.interface.js';
+import type { NonceStore } from './interfaces/nonce-store.interface.js';
+import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
+
+/** The options after defaults and validation; what the providers use. */
+export interface ResolvedApiKeyAuthOptions {
+  secrets: readonly string[];
+  secretMode: SecretMode;
+  schemes: ReadonlySet<SignatureScheme>;
+  toleranceSeconds: number;
+  rateLimit: { limit: number; ttlMs: number; blockDurationMs: number } | false;
+  failedAttempts: { limit: number; ttlMs: number; blockDurationMs: number } | false;
+  throttlerStorage: ThrottlerStorage | undefined;
+  keyCache: { ttlMs: number; negativeTtlMs: number; maxEntries: number };
+  nonces: { store: NonceStore | undefined; maxEntries: number };
+  signing: Required<SigningCredentials> | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function secretsFromEnv(env: Env): string[] {
+  const current = env.API_SHARED_SECRET?.trim();
+  if (!current) return [];
+  const previous = (env.API_SHARED_SECRET_PREVIOUS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  return [current, ...previous];
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(option, `must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function resolveLimit(
+  option: string,
+  value: { limit: number; ttlMs: number; blockDurationMs?: number } | false | undefined,
+  defaults: { limit: number; ttlMs: number; blockDurationMs?: number },
+): { limit: number; ttlMs: number; blockDurationMs: number } | false {
+  if (value === false) return false;
+  const merged = { ...defaults, ...value };
+  const ttlMs = positiveInteger(`${option}.ttlMs`, merged.ttlMs);
+  return {
+    limit: positiveInteger(`${option}.limit`, merged.limit),
+    ttlMs,
+    blockDurationMs: positiveInteger(`${option}.blockDurationMs`, merged.blockDurationMs ?? ttlMs),
+  };
+}
+
+function validateSecrets(secrets: readonly string[]): void {
+  if (secrets.length === 0) throw new MissingSecretError();
+  secrets.forEach((secret, i) => {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      throw new WeakSecretError(i, MIN_SECRET_LENGTH);
+    }
+  });
+}
+
+/** Validates caller credentials for SigningService. */
+export function resolveSigning(signing: SigningCredentials | undefined): Required<SigningCredentials> | undefined {
+  if (!signing) return undefined;
+  if (!API_KEY_PATTERN.test(signing.apiKey ?? '')) {
+    throw new InvalidOptionError('signing.apiKey', 'must be 16 to 128 characters of [A-Za-z0-9_-].');
+  }
+  if (typeof signing.secret !== 'string' || signing.secret.length < MIN_SECRET_LENGTH) {
+    throw new InvalidOptionError('signing.secret', `must be at least ${MIN_SECRET_LENGTH} characters.`);
+  }
+  const scheme = signing.scheme ?? 'v1';
+  if (!SIGNATURE_SCHEMES.includes(scheme)) {
+    throw new InvalidOptionError('signing.scheme', `must be 'v1' or 'v0', got '${String(scheme)}'.`);
+  }
+  return { apiKey: signing.apiKey, secret: signing.secret, scheme };
+}
+
+/**
+ * Applies defaults (including the `API_SHARED_SECRET*` environment variables)
+ * and validates everything, throwing a named configuration error so that the
+ * app refuses to start rather than run half-configured.
+ */
+export function resolveApiKeyAuthOptions(
+  options: ApiKeyAuthModuleOptions = {},
+  env: Env = process.env,
+): ResolvedApiKeyAuthOptions {
+  const secrets = options.secrets ?? secretsFromEnv(env);
+  validateSecrets(secrets);
+
+  const secretMode = options.secretMode ?? 'shared';
+  if (secretMode !== 'shared' && secretMode !== 'derived') {
+    throw new InvalidOptionError('secretMode', `must be 'shared' or 'derived', got '${String(secretMode)}'.`);
+  }
+
+  const schemes = options.schemes ?? ['v1'];
+  if (schemes.length === 0 || schemes.some((s) => !SIGNATURE_SCHEMES.includes(s))) {
+    throw new InvalidOptionError('schemes', `must list 'v1' and/or 'v0', got ${JSON.stringify(schemes)}.`);
+  }
+
+  const toleranceSeconds = positiveInteger('toleranceSeconds', options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+
+  const keyCache = { ...DEFAULT_KEY_CACHE, ...options.keyCache };
+  positiveInteger('keyCache.ttlMs', keyCache.ttlMs);
+  positiveInteger('keyCache.negativeTtlMs', keyCache.negativeTtlMs);
+  positiveInteger('keyCache.maxEntries', keyCache.maxEntries);
+
+  return {
+    secrets: Object.freeze([...secrets]),
+    secretMode,
+    schemes: new Set(schemes),
+    toleranceSeconds,
+    rateLimit: resolveLimit('rateLimit', options.rateLimit, DEFAULT_RATE_LIMIT),
+    failedAttempts: resolveLimit('failedAttempts', options.failedAttempts, DEFAULT_FAILED_ATTEMPTS),
+    throttlerStorage: options.throttlerStorage,
+    keyCache,
+    nonces: {
+      store: options.nonces?.store,
+      maxEntries: positiveInteger('nonces.maxEntries', options.nonces?.maxEntries ?? DEFAULT_NONCE_MAX_ENTRIES),
+    },
+    signing: resolveSigning(options.signing),
+  };
+}

@@ -1,0 +1,73 @@
+import { Module } from '@nestjs/common';
+import { ThrottlerStorageService } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  API_KEY_AUTH_RESOLVED_OPTIONS,
+  API_KEY_STORE,
+  API_KEY_THROTTLER_STORAGE,
+  NONCE_STORE,
+  SIGNING_CREDENTIALS,
+} from './api-key-auth.constants.js';
+import { API_KEY_AUTH_OPTIONS, ConfigurableApiKeyAuthModule } from './api-key-auth.module-definition.js';
+import { resolveApiKeyAuthOptions, ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
+import { ApiKey } from './entities/api-key.entity.js';
+import { ApiKeyGuard } from './guards/api-key.guard.js';
+import type { ApiKeyAuthModuleOptions } from './interfaces/api-key-auth-options.interface.js';
+import { ApiKeyService } from './services/api-key.service.js';
+import { SigningService } from './signing/signing.service.js';
+import { ApiKeyCache } from './stores/api-key.cache.js';
+import { MemoryNonceStore } from './stores/memory-nonce.store.js';
+import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
+
+/**
+ * Authenticates incoming service calls (API key + HMAC-SHA256 signature) and
+ * signs outgoing ones. Import once in the root module:
+ *
+ * ```ts
+ * ApiKeyAuthModule.forRoot({ schemes: ['v1'] })
+ * ```
+ *
+ * The host app must register the `ApiKey` entity with its TypeORM data source
+ * (`autoLoadEntities: true`, or list it in `entities`) and run `apiKeyAuthMigrations`.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([ApiKey])],
+  providers: [
+    {
+      provide: API_KEY_AUTH_RESOLVED_OPTIONS,
+      inject: [API_KEY_AUTH_OPTIONS],
+      useFactory: (options: ApiKeyAuthModuleOptions) => resolveApiKeyAuthOptions(options),
+    },
+    { provide: API_KEY_STORE, useClass: TypeOrmApiKeyStore },
+    {
+      provide: NONCE_STORE,
+      inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedApiKeyAuthOptions) =>
+        options.nonces.store ?? new MemoryNonceStore(options.nonces.maxEntries),
+    },
+    {
+      provide: API_KEY_THROTTLER_STORAGE,
+      inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedApiKeyAuthOptions) => options.throttlerStorage ?? new ThrottlerStorageService(),
+    },
+    {
+      provide: SIGNING_CREDENTIALS,
+      inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedApiKeyAuthOptions) => options.signing,
+    },
+    ApiKeyCache,
+    ApiKeyGuard,
+    ApiKeyService,
+    SigningService,
+  ],
+  exports: [
+    API_KEY_AUTH_RESOLVED_OPTIONS,
+    NONCE_STORE,
+    API_KEY_THROTTLER_STORAGE,
+    ApiKeyCache,
+    ApiKeyGuard,
+    ApiKeyService,
+    SigningService,
+  ],
+})
+export class ApiKeyAuthModule extends ConfigurableApiKeyAuthModule {}

@@ -1,0 +1,52 @@
+export { ApiKeyAuthModule } from './api-key-auth.module.js';
+export {
+  API_KEY_AUTH_OPTIONS,
+  API_KEY_AUTH_OPTIONS_TYPE,
+  API_KEY_AUTH_ASYNC_OPTIONS_TYPE,
+} from './api-key-auth.module-definition.js';
+export {
+  API_KEY_AUTH_RESOLVED_OPTIONS,
+  API_KEY_STORE,
+  API_KEY_THROTTLER_STORAGE,
+  NONCE_STORE,
+} from './api-key-auth.constants.js';
+export { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
+export type {
+  ApiKeyAuthModuleExtras,
+  ApiKeyAuthModuleOptions,
+  FailedAttemptLimitOptions,
+  KeyCacheOptions,
+  NonceOptions,
+  RateLimitOptions,
+  SecretMode,
+  SigningCredentials,
+} from './interfaces/api-key-auth-options.interface.js';
+export type { ApiKeyRecord } from './interfaces/api-key-record.interface.js';
+export type { ApiKeyStore } from './interfaces/api-key-store.interface.js';
+export type { NonceStore } from './interfaces/nonce-store.interface.js';
+export type { ServiceCallerInfo } from './interfaces/service-caller.interface.js';
+
+export { ApiKeyGuard } from './guards/api-key.guard.js';
+export { ServiceCaller } from './decorators/service-caller.decorator.js';
+export { Public } from './decorators/public.decorator.js';
+export { AllowServices } from './decorators/allow-services.decorator.js';
+
+export { ApiKey } from './entities/api-key.entity.js';
+export { apiKeyAuthMigrations, CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
+
+export { ApiKeyService, InvalidServiceNameError, type CreatedApiKey } from './services/api-key.service.js';
+export { generateApiKey } from './services/api-key.generator.js';
+export { SigningService, type SignableRequest, type SignedFetchInit } from './signing/signing.service.js';
+export { ApiKeyCache } from './stores/api-key.cache.js';
+export { MemoryNonceStore, NonceStoreFullError } from './stores/memory-nonce.store.js';
+
+export {
+  ApiKeyAuthConfigurationError,
+  InvalidOptionError,
+  MissingSecretError,
+  SigningNotConfiguredError,
+  WeakSecretError,
+} from './errors/configuration.error.js';
+export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';
+
+export * as protocol from './protocol/index.js';

@@ -1,0 +1,107 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { SignatureScheme } from '../protocol/index.js';
+import type { NonceStore } from './nonce-store.interface.js';
+
+/** How each API key's HMAC secret is obtained (PROTOCOL.md, "Secret modes"). */
+export type SecretMode = 'shared' | 'derived';
+
+/** Per-API-key rate limit, applied after a request authenticates. */
+export interface RateLimitOptions {
+  /** Requests allowed per key within `ttlMs`. */
+  limit: number;
+  /** Length of the counting window, in milliseconds. */
+  ttlMs: number;
+  /** How long a key that went over the limit is refused, in ms. Default: `ttlMs`. */
+  blockDurationMs?: number;
+}
+
+/** Limit on failed authentication attempts per client address (brute force). */
+export interface FailedAttemptLimitOptions {
+  /** Failed attempts allowed per address within `ttlMs`. */
+  limit: number;
+  /** Length of the counting window, in milliseconds. */
+  ttlMs: number;
+  /**
+   * How long an address that went over the limit is refused, in ms: every
+   * request from it, valid or not, answers 429 meanwhile, so the block cannot
+   * be used as an oracle. Default: `ttlMs`.
+   */
+  blockDurationMs?: number;
+}
+
+/** Cache of key lookups, so that steady traffic makes no database query. */
+export interface KeyCacheOptions {
+  /** How long a found key is served from memory, in ms. Bounds how long a key revoked elsewhere keeps working on this instance. Default 30 000. */
+  ttlMs?: number;
+  /** How long an unknown key is remembered as unknown, in ms. Default 5 000. */
+  negativeTtlMs?: number;
+  /** Most keys held (found and unknown each). Default 10 000. */
+  maxEntries?: number;
+}
+
+/** Replay protection for scheme v1. */
+export interface NonceOptions {
+  /** A shared store (e.g. Redis) for several instances. Default: in memory, per process. */
+  store?: NonceStore;
+  /**
+   * Capacity of the default in-memory store. It never evicts an unexpired
+   * nonce; when full, requests are refused with 503 until nonces expire.
+   * Default 1 000 000.
+   */
+  maxEntries?: number;
+}
+
+/** Credentials this service signs its own outgoing calls with (SigningService). */
+export interface SigningCredentials {
+  /** This service's API key, as registered with the services it calls. */
+  apiKey: string;
+  /** Its secret: the shared secret, or the key's derived secret. */
+  secret: string;
+  /** Scheme to sign with. Default `'v1'`. */
+  scheme?: SignatureScheme;
+}
+
+/** Options of `ApiKeyAuthModule.forRoot()` / `forRootAsync()`. */
+export interface ApiKeyAuthModuleOptions {
+  /**
+   * Accepted secrets, current first, then previous ones still accepted during
+   * a rotation. Each at least 32 characters. In `derived` mode these are master
+   * secrets. Default: `API_SHARED_SECRET`, then the comma-separated
+   * `API_SHARED_SECRET_PREVIOUS`.
+   */
+  secrets?: string[];
+  /** `'shared'` (default): one secret for all services. `'derived'`: a per-key secret derived from the master. */
+  secretMode?: SecretMode;
+  /** Signature schemes accepted. Default `['v1']`; add `'v0'` only for legacy clients (it is replayable). */
+  schemes?: SignatureScheme[];
+  /** Allowed clock difference in seconds, both directions. Default 300. */
+  toleranceSeconds?: number;
+  /** Per-key rate limit, or `false` to disable. Default 600 requests per minute. */
+  rateLimit?: RateLimitOptions | false;
+  /** Failed-attempt limit per client address, or `false` to disable. Default 30 per minute, blocked for a minute. */
+  failedAttempts?: FailedAttemptLimitOptions | false;
+  /**
+   * Storage for both limits, shared by instances when it is (e.g. a Redis
+   * `ThrottlerStorage`). Default: a private in-memory `ThrottlerStorageService`,
+   * separate from any ThrottlerModule of the host app.
+   */
+  throttlerStorage?: ThrottlerStorage;
+  /** Key lookup cache. */
+  keyCache?: KeyCacheOptions;
+  /** Replay protection (v1 nonces). */
+  nonces?: NonceOptions;
+  /** Credentials for outgoing calls made through `SigningService`. */
+  signing?: SigningCredentials;
+}
+
+/** Options that decide the module's shape, so they are given outside `useFactory`. */
+export interface ApiKeyAuthModuleExtras {
+  /** Register the module globally so its providers are injectable everywhere. Default `false`. */
+  isGlobal?: boolean;
+  /**
+   * Register `ApiKeyGuard` as a global guard (APP_GUARD): every route then
+   * requires a signed request unless marked `@Public()`. Default `true`. With
+   * `false`, apply `@UseGuards(ApiKeyGuard)` per controller or route.
+   */
+  globalGuard?: boolean;
+}

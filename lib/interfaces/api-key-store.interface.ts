@@ -1,0 +1,10 @@
+import type { ApiKeyRecord } from './api-key-record.interface.js';
+
+/** Where the guard looks keys up. The default reads the `ApiKey` entity through TypeORM. */
+export interface ApiKeyStore {
+  /**
+   * @returns the key's record, or `null` when no such key exists.
+   * @throws when the store cannot be reached: the request is refused with 503.
+   */
+  findByKey(apiKey: string): Promise<ApiKeyRecord | null>;
+}

@@ -1,0 +1,13 @@
+/**
+ * Remembers `(apiKey, nonce)` pairs until they expire, so that a signed request
+ * cannot be accepted twice. Implementations must be atomic: of two concurrent
+ * calls with the same key, exactly one may return `true`.
+ */
+export interface NonceStore {
+  /**
+   * Records `key` until `expiresAtSeconds` (Unix seconds, inclusive).
+   * @returns `true` when newly recorded, `false` when already present.
+   * @throws when the store cannot record it (unreachable, full): the request is refused.
+   */
+  recordOnce(key: string, expiresAtSeconds: number): Promise<boolean>;
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_STORE } from '../api-key-auth.constants.js';
+import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
+import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
+import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+
+interface Entry {
+  record: ApiKeyRecord | null;
+  expiresAt: number;
+}
+
+/**
+ * Bounded, TTL-based cache in front of the key store, with a short negative
+ * cache for unknown keys and one store query per key at a time: concurrent
+ * misses for the same key share a lookup. Found and unknown keys are held in
+ * separate maps, so a flood of random keys cannot evict the real ones.
+ */
+@Injectable()
+export class ApiKeyCache {
+  private readonly found = new Map<string, Entry>();
+  private readonly unknown = new Map<string, Entry>();
+  private readonly pending = new Map<string, Promise<ApiKeyRecord | null>>();
+  private generation = 0;
+
+  constructor(
+    @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
+    @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedApiKeyAuthOptions,
+  ) {}
+
+  /** The key's record, from memory when fresh. Rejects when the store fails. */
+  get(apiKey: string, now = Date.now()): Promise<ApiKeyRecord | null> | ApiKeyRecord | null {
+    const hit = this.found.get(apiKey) ?? this.unknown.get(apiKey);
+    if (hit && hit.expiresAt > now) return hit.record;
+    const inflight = this.pending.get(apiKey);
+    if (inflight) return inflight;
+    return this.load(apiKey);
+  }
+
+  /** Drops a key at once (on revoke, or when another instance says so). */
+  invalidate(apiKey: string): void {
+    this.found.delete(apiKey);
+    this.unknown.delete(apiKey);
+    this.pending.delete(apiKey);
+    this.generation++;
+  }
+
+  clear(): void {
+    this.found.clear();
+    this.unknown.clear();
+    this.pending.clear();
+    this.generation++;
+  }
+
+  private async load(apiKey: string): Promise<ApiKeyRecord | null> {
+    const generation = this.generation;
+    const lookup = this.store.findByKey(apiKey);
+    this.pending.set(apiKey, lookup);
+    try {
+      const record = await lookup;
+      // An invalidation during the lookup may make this answer stale: serve it once, cache nothing.
+      if (generation === this.generation) this.remember(apiKey, record);
+      return record;
+    } finally {
+      if (this.pending.get(apiKey) === lookup) this.pending.delete(apiKey);
+    }
+  }
+
+  private remember(apiKey: string, record: ApiKeyRecord | null): void {
+    const { ttlMs, negativeTtlMs, maxEntries } = this.options.keyCache;
+    const map = record ? this.found : this.unknown;
+    map.delete(apiKey);
+    if (map.size >= maxEntries) {
+      // Maps iterate in insertion order: the first entry is the oldest.
+      map.delete(map.keys().next().value!);
+    }
+    map.set(apiKey, { record, expiresAt: Date.now() + (record ? ttlMs : negativeTtlMs) });
+  }
+}

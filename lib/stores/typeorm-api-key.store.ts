@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { ApiKey } from '../entities/api-key.entity.js';
+import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
+import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+
+/** Reads keys from the `api_keys` table of the app's default TypeORM data source. */
+@Injectable()
+export class TypeOrmApiKeyStore implements ApiKeyStore {
+  constructor(@InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>) {}
+
+  async findByKey(apiKey: string): Promise<ApiKeyRecord | null> {
+    const row = await this.repository.findOne({
+      where: { apiKey },
+      select: { apiKey: true, serviceName: true, revokedAt: true, expiresAt: true },
+    });
+    // Exact match even where the column's collation is case-insensitive.
+    if (!row || row.apiKey !== apiKey) return null;
+    return { apiKey: row.apiKey, serviceName: row.serviceName, revokedAt: row.revokedAt, expiresAt: row.expiresAt };
+  }
+}
