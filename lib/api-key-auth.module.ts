@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ThrottlerStorageService } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   API_KEY_AUTH_RESOLVED_OPTIONS,
@@ -17,6 +16,7 @@ import { ApiKeyService } from './services/api-key.service.js';
 import { SigningService } from './signing/signing.service.js';
 import { ApiKeyCache } from './stores/api-key.cache.js';
 import { MemoryNonceStore } from './stores/memory-nonce.store.js';
+import { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
 
 /**
@@ -48,7 +48,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     {
       provide: API_KEY_THROTTLER_STORAGE,
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
-      useFactory: (options: ResolvedApiKeyAuthOptions) => options.throttlerStorage ?? new ThrottlerStorageService(),
+      useFactory: (options: ResolvedApiKeyAuthOptions) => options.throttlerStorage ?? new MemoryThrottlerStorage(),
     },
     {
       provide: SIGNING_CREDENTIALS,

@@ -39,6 +39,7 @@ export { generateApiKey } from './services/api-key.generator.js';
 export { SigningService, type SignableRequest, type SignedFetchInit } from './signing/signing.service.js';
 export { ApiKeyCache } from './stores/api-key.cache.js';
 export { MemoryNonceStore, NonceStoreFullError } from './stores/memory-nonce.store.js';
+export { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 
 export {
   ApiKeyAuthConfigurationError,

@@ -82,7 +82,7 @@ export interface ApiKeyAuthModuleOptions {
   failedAttempts?: FailedAttemptLimitOptions | false;
   /**
    * Storage for both limits, shared by instances when it is (e.g. a Redis
-   * `ThrottlerStorage`). Default: a private in-memory `ThrottlerStorageService`,
+   * `ThrottlerStorage`). Default: a private in-memory `MemoryThrottlerStorage`,
    * separate from any ThrottlerModule of the host app.
    */
   throttlerStorage?: ThrottlerStorage;

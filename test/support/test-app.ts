@@ -1,0 +1,136 @@
+import { Body, Controller, Delete, Get, Module, Param, Post, Type, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { INestApplication } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  AllowServices,
+  ApiKey,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  ApiKeyGuard,
+  ApiKeyService,
+  Public,
+  ServiceCaller,
+  type ApiKeyAuthModuleExtras,
+  type ApiKeyAuthModuleOptions,
+  type ServiceCallerInfo,
+} from '../../lib/index.js';
+
+export type AdapterName = 'express' | 'fastify';
+export const ADAPTERS: AdapterName[] = ['express', 'fastify'];
+
+export const TEST_SECRET = 'test-shared-secret-0123456789-abcdefghij';
+export const TEST_PREVIOUS_SECRET = 'test-previous-secret-0123456789-abcdefgh';
+
+/** Records every handler run, so tests can assert that a rejected request ran nothing. */
+export class HandlerLog {
+  readonly calls: string[] = [];
+}
+
+export function buildTestControllers(log: HandlerLog): Type[] {
+  @Controller()
+  class ProbeController {
+    @Public()
+    @Get('health')
+    health() {
+      log.calls.push('health');
+      return { status: 'ok' };
+    }
+
+    @Get('items/:id')
+    get(@Param('id') id: string, @ServiceCaller() caller: ServiceCallerInfo) {
+      log.calls.push(`get:${id}`);
+      return { id, caller };
+    }
+
+    @Post('items')
+    create(@Body() body: unknown, @ServiceCaller() caller: ServiceCallerInfo) {
+      log.calls.push('create');
+      return { caller: caller.serviceName, body };
+    }
+
+    @AllowServices('billing-admin')
+    @Delete('items/:id')
+    remove(@Param('id') id: string) {
+      log.calls.push(`delete:${id}`);
+      return { deleted: id };
+    }
+  }
+
+  @UseGuards(ApiKeyGuard)
+  @Controller('scoped')
+  class ScopedController {
+    @Get()
+    scoped(@ServiceCaller() caller: ServiceCallerInfo) {
+      log.calls.push('scoped');
+      return { caller: caller.serviceName };
+    }
+  }
+
+  return [ProbeController, ScopedController];
+}
+
+export interface TestAppOptions {
+  adapter: AdapterName;
+  auth?: ApiKeyAuthModuleOptions;
+  extras?: ApiKeyAuthModuleExtras;
+  /** Create the app with `rawBody: true`. Default true. */
+  rawBody?: boolean;
+  /** SQLite database path. Default in memory. */
+  database?: string;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+  host: string;
+  log: HandlerLog;
+  keys: ApiKeyService;
+  close(): Promise<void>;
+}
+
+/** A real Nest app listening on 127.0.0.1 with the module, an SQLite key table and probe routes. */
+export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
+  const log = new HandlerLog();
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({
+        type: 'better-sqlite3',
+        database: options.database ?? ':memory:',
+        entities: [ApiKey],
+        migrations: apiKeyAuthMigrations,
+        migrationsRun: true,
+        synchronize: false,
+        logging: false,
+      }),
+      ApiKeyAuthModule.forRoot({
+        secrets: [TEST_SECRET],
+        failedAttempts: false,
+        ...options.auth,
+        ...options.extras,
+      }),
+    ],
+    controllers: buildTestControllers(log),
+  })
+  class TestAppModule {}
+
+  const adapter = options.adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+  const app = await NestFactory.create(TestAppModule, adapter, {
+    rawBody: options.rawBody ?? true,
+    logger: false,
+  });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const host = `127.0.0.1:${address.port}`;
+  return {
+    app,
+    baseUrl: `http://${host}`,
+    host,
+    log,
+    keys: app.get(ApiKeyService),
+    close: () => app.close(),
+  };
+}
