@@ -1,0 +1,21 @@
+import type { DataSourceOptions } from 'typeorm';
+
+/** MySQL/MariaDB under test, from MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test). */
+export const MYSQL_URL = process.env.MYSQL_URL;
+
+/**
+ * `describe` for suites that need MySQL; skipped, with the reason in the
+ * suite's name, when MYSQL_URL is not set.
+ */
+export const describeWithMysql: jest.Describe = MYSQL_URL
+  ? describe
+  : (((name: string, fn: () => void) =>
+      describe.skip(`${name} [SKIPPED: set MYSQL_URL=mysql://root@127.0.0.1:3306/test to run]`, fn)) as jest.Describe);
+
+export function mysqlOptions(): DataSourceOptions {
+  return { type: 'mysql', url: MYSQL_URL, timezone: 'Z', connectTimeout: 2000 };
+}
+
+export function sqliteOptions(database = ':memory:'): DataSourceOptions {
+  return { type: 'better-sqlite3', database };
+}
