@@ -47,13 +47,22 @@ function positiveInteger(option: string, value: number): number {
   return value;
 }
 
+/** `{ ...defaults, ...overrides }`, where an override left `undefined` keeps the default. */
+function withDefaults<T extends object>(defaults: T, overrides: Partial<T> | undefined): T {
+  const merged = { ...defaults };
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}
+
 function resolveLimit(
   option: string,
   value: { limit: number; ttlMs: number; blockDurationMs?: number } | false | undefined,
   defaults: { limit: number; ttlMs: number; blockDurationMs?: number },
 ): { limit: number; ttlMs: number; blockDurationMs: number } | false {
   if (value === false) return false;
-  const merged = { ...defaults, ...value };
+  const merged = withDefaults<{ limit: number; ttlMs: number; blockDurationMs?: number }>(defaults, value);
   const ttlMs = positiveInteger(`${option}.ttlMs`, merged.ttlMs);
   return {
     limit: positiveInteger(`${option}.limit`, merged.limit),
@@ -97,6 +106,9 @@ export function resolveApiKeyAuthOptions(
   env: Env = process.env,
 ): ResolvedApiKeyAuthOptions {
   const secrets = options.secrets ?? secretsFromEnv(env);
+  if (!Array.isArray(secrets)) {
+    throw new InvalidOptionError('secrets', 'must be an array of strings, current secret first.');
+  }
   validateSecrets(secrets);
 
   const secretMode = options.secretMode ?? 'shared';
@@ -105,13 +117,13 @@ export function resolveApiKeyAuthOptions(
   }
 
   const schemes = options.schemes ?? ['v1'];
-  if (schemes.length === 0 || schemes.some((s) => !SIGNATURE_SCHEMES.includes(s))) {
+  if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((s) => !SIGNATURE_SCHEMES.includes(s))) {
     throw new InvalidOptionError('schemes', `must list 'v1' and/or 'v0', got ${JSON.stringify(schemes)}.`);
   }
 
   const toleranceSeconds = positiveInteger('toleranceSeconds', options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
 
-  const keyCache = { ...DEFAULT_KEY_CACHE, ...options.keyCache };
+  const keyCache = withDefaults(DEFAULT_KEY_CACHE, options.keyCache);
   positiveInteger('keyCache.ttlMs', keyCache.ttlMs);
   positiveInteger('keyCache.negativeTtlMs', keyCache.negativeTtlMs);
   positiveInteger('keyCache.maxEntries', keyCache.maxEntries);

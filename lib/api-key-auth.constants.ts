@@ -18,6 +18,7 @@ export const THROTTLER_NAME_PER_KEY = 'service-auth-key';
 export const THROTTLER_NAME_FAILURES = 'service-auth-failures';
 
 export const DEFAULT_RATE_LIMIT = { limit: 600, ttlMs: 60_000 };
-export const DEFAULT_FAILED_ATTEMPTS = { limit: 30, ttlMs: 60_000, blockDurationMs: 60_000 };
+/** `blockDurationMs` defaults to `ttlMs` (see FailedAttemptLimitOptions), i.e. blocked for a minute. */
+export const DEFAULT_FAILED_ATTEMPTS = { limit: 30, ttlMs: 60_000 };
 export const DEFAULT_KEY_CACHE = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000 };
 export const DEFAULT_NONCE_MAX_ENTRIES = 1_000_000;

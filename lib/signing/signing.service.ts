@@ -31,8 +31,12 @@ export interface SignedFetchInit extends Omit<RequestInit, 'body'> {
  */
 @Injectable()
 export class SigningService {
-  /** Correction added to the local clock, learned from peers, in ms. */
-  protected clockOffsetMs = 0;
+  /**
+   * Correction added to the local clock for each peer origin, in ms, learned
+   * from that peer's `X-API-Server-Time`: one peer's clock never moves the
+   * timestamps sent to another.
+   */
+  protected readonly clockOffsets = new Map<string, number>();
 
   constructor(
     @Optional() @Inject(SIGNING_CREDENTIALS) protected readonly credentials?: Required<SigningCredentials>,
@@ -43,20 +47,20 @@ export class SigningService {
     return new (this.constructor as typeof SigningService)(resolveSigning(credentials));
   }
 
-  /** The current clock correction in milliseconds. */
-  get clockOffset(): number {
-    return this.clockOffsetMs;
+  /** The clock correction in ms currently applied to requests to `url`'s origin. */
+  clockOffset(url: string | URL): number {
+    return this.clockOffsets.get(toUrl(url).origin) ?? 0;
   }
 
   /** The `X-API-*` headers for one request. Each call uses a fresh nonce. */
   sign(request: SignableRequest): Record<string, string> {
     const credentials = this.requireCredentials();
-    const url = typeof request.url === 'string' ? new URL(request.url) : request.url;
+    const url = toUrl(request.url);
     return signRequest({
       scheme: request.scheme ?? credentials.scheme,
       apiKey: credentials.apiKey,
       secret: credentials.secret,
-      timestampSeconds: Math.floor((Date.now() + this.clockOffsetMs) / 1000),
+      timestampSeconds: Math.floor((Date.now() + (this.clockOffsets.get(url.origin) ?? 0)) / 1000),
       nonce: generateNonce(),
       method: request.method,
       host: url.host,
@@ -69,7 +73,8 @@ export class SigningService {
   async fetch(url: string | URL, init: SignedFetchInit = {}): Promise<Response> {
     assertSignableBody(init.body);
     const response = await this.send(url, init);
-    if (!(await this.learnServerClock(response))) return response;
+    if (!(await this.learnServerClock(toUrl(url).origin, response))) return response;
+    await response.body?.cancel();
     return this.send(url, init);
   }
 
@@ -82,13 +87,18 @@ export class SigningService {
     return this.dispatch(url, { ...rest, method, headers, body: init.body });
   }
 
-  /** Sends the signed request; override to use another HTTP client. */
+  /**
+   * Sends the signed request; override to use another HTTP client. The
+   * signature covers `url` as the WHATWG URL parser normalises it (what
+   * `fetch` sends): a client that sends the URL string verbatim must be given
+   * an already-normalised URL.
+   */
   protected dispatch(url: string | URL, init: RequestInit): Promise<Response> {
     return globalThis.fetch(url, init);
   }
 
   /** True when the response is a clock-skew rejection and the offset was corrected. */
-  private async learnServerClock(response: Response): Promise<boolean> {
+  private async learnServerClock(origin: string, response: Response): Promise<boolean> {
     if (response.status !== 401) return false;
     const serverTime = response.headers.get(HEADER_SERVER_TIME);
     if (serverTime === null || !/^[0-9]{1,12}$/.test(serverTime)) return false;
@@ -99,7 +109,8 @@ export class SigningService {
       return false;
     }
     if (code !== 'stale_timestamp') return false;
-    this.clockOffsetMs = Number(serverTime) * 1000 + 500 - Date.now();
+    // The peer's clock is somewhere in [serverTime, serverTime + 1s): aim for the middle.
+    this.clockOffsets.set(origin, Number(serverTime) * 1000 + 500 - Date.now());
     return true;
   }
 
@@ -107,6 +118,10 @@ export class SigningService {
     if (!this.credentials) throw new SigningNotConfiguredError();
     return this.credentials;
   }
+}
+
+function toUrl(url: string | URL): URL {
+  return typeof url === 'string' ? new URL(url) : url;
 }
 
 function toBytes(body: string | Uint8Array | undefined): Uint8Array | undefined {

@@ -68,7 +68,9 @@ export class ApiKeyCache {
   private remember(apiKey: string, record: ApiKeyRecord | null): void {
     const { ttlMs, negativeTtlMs, maxEntries } = this.options.keyCache;
     const map = record ? this.found : this.unknown;
-    map.delete(apiKey);
+    // Drop the key from both maps: a stale entry in the other one would shadow this one in get().
+    this.found.delete(apiKey);
+    this.unknown.delete(apiKey);
     if (map.size >= maxEntries) {
       // Maps iterate in insertion order: the first entry is the oldest.
       map.delete(map.keys().next().value!);

@@ -39,7 +39,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     const now = Date.now();
     const id = `${throttlerName}\u0000${key}`;
     let counter = this.counters.get(id);
-    if (counter === undefined || (counter.windowEndsAt <= now && counter.blockedUntil <= now)) {
+    if (counter === undefined || isOver(counter, now)) {
       if (counter === undefined && this.counters.size >= this.maxKeys) this.makeRoom(now);
       counter = { hits: 0, windowEndsAt: now + ttl, blockedUntil: 0 };
       this.counters.set(id, counter);
@@ -58,11 +58,26 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     };
   }
 
+  /**
+   * Frees one slot. Counters are in insertion order, so the oldest, most
+   * likely over, come first: only a bounded prefix is examined, keeping a
+   * flood of new keys from costing a scan of the whole map each.
+   */
   private makeRoom(now: number): void {
+    let examined = 0;
     for (const [id, counter] of this.counters) {
-      if (counter.windowEndsAt <= now && counter.blockedUntil <= now) this.counters.delete(id);
+      if (++examined > 64) break;
+      if (isOver(counter, now)) this.counters.delete(id);
     }
-    // Still full: drop the oldest counter (Maps iterate in insertion order).
     if (this.counters.size >= this.maxKeys) this.counters.delete(this.counters.keys().next().value!);
   }
+}
+
+/**
+ * Whether a counter no longer matters: its block ended (counting starts over
+ * then, even if the window it was blocked in has not ended yet), or, never
+ * blocked, its window ended.
+ */
+function isOver(counter: Counter, now: number): boolean {
+  return counter.blockedUntil > 0 ? counter.blockedUntil <= now : counter.windowEndsAt <= now;
 }
