@@ -36,12 +36,25 @@ interface IncomingRequest {
   originalUrl?: string;
   rawBody?: Buffer;
   ip?: string;
-  raw?: { url?: string; originalUrl?: string };
+  rawHeaders?: string[];
+  raw?: { url?: string; originalUrl?: string; rawHeaders?: string[] };
   socket?: { remoteAddress?: string };
   [SERVICE_CALLER_PROPERTY]?: ServiceCallerInfo;
 }
 
+/** Bound of the per-process map of blocked client addresses. */
+const MAX_BLOCKED_ADDRESSES = 100_000;
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Requests already authenticated by an `ApiKeyGuard` (any instance), with
+ * their caller. The guard runs twice on one request when it is both the
+ * global APP_GUARD and in `@UseGuards(ApiKeyGuard)`: the second run must not
+ * authenticate again, or it would find its own nonce recorded
+ * (`replayed_request`) and count the rate limit twice.
+ */
+const authenticatedRequests = new WeakMap<object, ServiceCallerInfo>();
 
 /**
  * Authenticates service calls per PROTOCOL.md: headers, timestamp window, key
@@ -75,10 +88,16 @@ export class ApiKeyGuard implements CanActivate {
     const address = this.getClientAddress(request);
 
     try {
+      const authenticated = authenticatedRequests.get(request);
+      if (authenticated) {
+        this.checkAllowedServices(authenticated, targets);
+        return true;
+      }
       this.refuseBlockedAddress(address);
       const caller = await this.authenticate(request);
       this.checkAllowedServices(caller, targets);
       await this.applyRateLimit(caller, response);
+      authenticatedRequests.set(request, caller);
       request[SERVICE_CALLER_PROPERTY] = caller;
       return true;
     } catch (error) {
@@ -138,6 +157,10 @@ export class ApiKeyGuard implements CanActivate {
       throw new ServiceAuthException('malformed_credentials', 'Scheme v1 requires a Host header.');
     }
     const raw = request.raw ?? request;
+    // Node keeps only the first of several Host headers; a proxy may route on another one.
+    if (countHeader(raw.rawHeaders ?? request.rawHeaders, 'host') > 1) {
+      throw new ServiceAuthException('malformed_credentials', 'The Host header was sent more than once.');
+    }
     const target = raw.originalUrl ?? raw.url ?? request.url;
     return {
       method: request.method,
@@ -238,7 +261,7 @@ export class ApiKeyGuard implements CanActivate {
     );
     if (!record.isBlocked) return undefined;
     const retryAfter = Math.max(1, record.timeToBlockExpire);
-    if (this.blockedAddresses.size >= this.options.keyCache.maxEntries) this.pruneBlockedAddresses();
+    if (this.blockedAddresses.size >= MAX_BLOCKED_ADDRESSES) this.pruneBlockedAddresses();
     this.blockedAddresses.set(address, Date.now() + retryAfter * 1000);
     return retryAfter;
   }
@@ -248,7 +271,7 @@ export class ApiKeyGuard implements CanActivate {
     for (const [address, until] of this.blockedAddresses) {
       if (until <= now) this.blockedAddresses.delete(address);
     }
-    if (this.blockedAddresses.size >= this.options.keyCache.maxEntries) {
+    if (this.blockedAddresses.size >= MAX_BLOCKED_ADDRESSES) {
       this.blockedAddresses.delete(this.blockedAddresses.keys().next().value!);
     }
   }
@@ -298,6 +321,17 @@ class TooManyFailures extends Error {
   constructor(readonly retryAfterSeconds: number) {
     super('too many failed attempts');
   }
+}
+
+/** Occurrences of a header in Node's `rawHeaders` ([name, value, name, value, ...]). */
+function countHeader(rawHeaders: string[] | undefined, lowerCaseName: string): number {
+  if (!rawHeaders) return 0;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) count++;
+  }
+  return count;
 }
 
 function describe(error: unknown): string {
