@@ -1,0 +1,18 @@
+// `npm start` runs this file (after `npm run build`): node dist/sample/main.js
+import { ApiKeyAuthConfigurationError } from '../lib/index.js';
+import { loadSampleConfig, SampleConfigError } from './sample.config.js';
+import { createSampleApp } from './sample-app.js';
+
+try {
+  const sample = await createSampleApp(loadSampleConfig(process.env));
+  // Ctrl-C / SIGTERM close the app (HTTP server and database) cleanly.
+  sample.app.enableShutdownHooks();
+} catch (error) {
+  // Configuration mistakes: one line that says what to fix, no stack trace.
+  if (error instanceof SampleConfigError || error instanceof ApiKeyAuthConfigurationError) {
+    console.error(error.message);
+  } else {
+    console.error(`The sample failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exit(1);
+}
