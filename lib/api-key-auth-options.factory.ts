@@ -2,15 +2,18 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import {
   DEFAULT_FAILED_ATTEMPTS,
   DEFAULT_KEY_CACHE,
+  DEFAULT_MAX_BODY_BYTES,
   DEFAULT_NONCE_MAX_ENTRIES,
   DEFAULT_RATE_LIMIT,
 } from './api-key-auth.constants.js';
 import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
+import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
 import type {
   ApiKeyAuthModuleOptions,
   SecretMode,
   SigningCredentials,
 } from './interfaces/api-key-auth-options.interface.js';
+import type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
 import type { NonceStore } from './interfaces/nonce-store.interface.js';
 import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
 
@@ -20,12 +23,16 @@ export interface ResolvedApiKeyAuthOptions {
   secretMode: SecretMode;
   schemes: ReadonlySet<SignatureScheme>;
   toleranceSeconds: number;
+  requireHttps: boolean;
+  maxBodyBytes: number;
   rateLimit: { limit: number; ttlMs: number; blockDurationMs: number } | false;
   failedAttempts: { limit: number; ttlMs: number; blockDurationMs: number } | false;
   throttlerStorage: ThrottlerStorage | undefined;
-  keyCache: { ttlMs: number; negativeTtlMs: number; maxEntries: number };
+  keyCache: { ttlMs: number; negativeTtlMs: number; maxEntries: number; lookupTimeoutMs: number };
+  keyInvalidation: KeyInvalidationBus | undefined;
   nonces: { store: NonceStore | undefined; maxEntries: number };
   signing: Required<SigningCredentials> | undefined;
+  apiKeyLength: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -127,20 +134,36 @@ export function resolveApiKeyAuthOptions(
   positiveInteger('keyCache.ttlMs', keyCache.ttlMs);
   positiveInteger('keyCache.negativeTtlMs', keyCache.negativeTtlMs);
   positiveInteger('keyCache.maxEntries', keyCache.maxEntries);
+  positiveInteger('keyCache.lookupTimeoutMs', keyCache.lookupTimeoutMs);
 
   return {
     secrets: Object.freeze([...secrets]),
     secretMode,
     schemes: new Set(schemes),
     toleranceSeconds,
+    requireHttps: options.requireHttps ?? false,
+    maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
     rateLimit: resolveLimit('rateLimit', options.rateLimit, DEFAULT_RATE_LIMIT),
     failedAttempts: resolveLimit('failedAttempts', options.failedAttempts, DEFAULT_FAILED_ATTEMPTS),
     throttlerStorage: options.throttlerStorage,
     keyCache,
+    keyInvalidation: options.keyInvalidation,
     nonces: {
       store: options.nonces?.store,
       maxEntries: positiveInteger('nonces.maxEntries', options.nonces?.maxEntries ?? DEFAULT_NONCE_MAX_ENTRIES),
     },
     signing: resolveSigning(options.signing),
+    apiKeyLength: resolveApiKeyLength(options.apiKeyLength),
   };
+}
+
+function resolveApiKeyLength(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_API_KEY_LENGTH;
+  if (!Number.isSafeInteger(value) || value < DEFAULT_API_KEY_LENGTH || value > MAX_API_KEY_LENGTH) {
+    throw new InvalidOptionError(
+      'apiKeyLength',
+      `must be an integer from ${DEFAULT_API_KEY_LENGTH} to ${MAX_API_KEY_LENGTH}, got ${String(value)}.`,
+    );
+  }
+  return value;
 }

@@ -20,5 +20,9 @@ export const THROTTLER_NAME_FAILURES = 'service-auth-failures';
 export const DEFAULT_RATE_LIMIT = { limit: 600, ttlMs: 60_000 };
 /** `blockDurationMs` defaults to `ttlMs` (see FailedAttemptLimitOptions), i.e. blocked for a minute. */
 export const DEFAULT_FAILED_ATTEMPTS = { limit: 30, ttlMs: 60_000 };
-export const DEFAULT_KEY_CACHE = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000 };
+export const DEFAULT_KEY_CACHE = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000, lookupTimeoutMs: 1_000 };
 export const DEFAULT_NONCE_MAX_ENTRIES = 1_000_000;
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+/** Service names: 1 to 64 characters of `[a-z0-9._-]`, starting with a letter or digit. */
+export const SERVICE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -13,6 +13,7 @@ import { ApiKey } from './entities/api-key.entity.js';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
 import type { ApiKeyAuthModuleOptions } from './interfaces/api-key-auth-options.interface.js';
 import { ApiKeyService } from './services/api-key.service.js';
+import { KeyUsageRecorder } from './services/key-usage.recorder.js';
 import { SigningService } from './signing/signing.service.js';
 import { ApiKeyCache } from './stores/api-key.cache.js';
 import { MemoryNonceStore } from './stores/memory-nonce.store.js';
@@ -58,6 +59,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyCache,
     ApiKeyGuard,
     ApiKeyService,
+    KeyUsageRecorder,
     SigningService,
   ],
   exports: [
@@ -67,6 +69,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyCache,
     ApiKeyGuard,
     ApiKeyService,
+    KeyUsageRecorder,
     SigningService,
   ],
 })

@@ -9,6 +9,7 @@ export {
   API_KEY_STORE,
   API_KEY_THROTTLER_STORAGE,
   NONCE_STORE,
+  SERVICE_NAME_PATTERN,
 } from './api-key-auth.constants.js';
 export { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
 export type {
@@ -24,6 +25,12 @@ export type {
 export type { ApiKeyRecord } from './interfaces/api-key-record.interface.js';
 export type { ApiKeyStore } from './interfaces/api-key-store.interface.js';
 export type { NonceStore } from './interfaces/nonce-store.interface.js';
+export type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
+export type {
+  CounterIncrement,
+  NonceAndRateLimitStore,
+  ThrottlerRecord,
+} from './interfaces/nonce-and-rate-limit-store.interface.js';
 export type { ServiceCallerInfo } from './interfaces/service-caller.interface.js';
 
 export { ApiKeyGuard } from './guards/api-key.guard.js';
@@ -34,10 +41,22 @@ export { AllowServices } from './decorators/allow-services.decorator.js';
 export { ApiKey } from './entities/api-key.entity.js';
 export { apiKeyAuthMigrations, CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
 
-export { ApiKeyService, InvalidServiceNameError, type CreatedApiKey } from './services/api-key.service.js';
-export { generateApiKey } from './services/api-key.generator.js';
+export {
+  ApiKeyService,
+  type CreatedApiKey,
+  type ExpiringApiKey,
+  type RotatedApiKey,
+} from './services/api-key.service.js';
+export { DEFAULT_API_KEY_LENGTH, generateApiKey, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
+export { KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from './services/key-usage.recorder.js';
+export {
+  ApiKeyManagementError,
+  InvalidExpiryError,
+  InvalidServiceNameError,
+  NoActiveKeyError,
+} from './errors/key-management.error.js';
 export { SigningService, type SignableRequest, type SignedFetchInit } from './signing/signing.service.js';
-export { ApiKeyCache } from './stores/api-key.cache.js';
+export { ApiKeyCache, KeyStoreTimeoutError } from './stores/api-key.cache.js';
 export { MemoryNonceStore, NonceStoreFullError } from './stores/memory-nonce.store.js';
 export { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 
@@ -51,3 +70,4 @@ export {
 export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';
 
 export * as protocol from './protocol/index.js';
+export type { SignatureScheme } from './protocol/index.js';

@@ -4,8 +4,11 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 // In your own app: import { ... } from 'nestjs-service-auth';
 import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations } from '../lib/index.js';
+import { redisBackends } from '../lib/redis/index.js';
 import { HealthController } from './health.controller.js';
 import { InvoicesController } from './invoices.controller.js';
+import { KeysController } from './keys.controller.js';
+import { RedisConnection } from './redis.provider.js';
 import { apiKeyAuthOptions, SAMPLE_CONFIG, type SampleConfig } from './sample.config.js';
 
 /** Makes the parsed SampleConfig injectable everywhere (what @nestjs/config's ConfigModule would do). */
@@ -15,8 +18,8 @@ class SampleConfigModule {
   static register(config: SampleConfig): DynamicModule {
     return {
       module: SampleConfigModule,
-      providers: [{ provide: SAMPLE_CONFIG, useValue: config }],
-      exports: [SAMPLE_CONFIG],
+      providers: [{ provide: SAMPLE_CONFIG, useValue: config }, RedisConnection],
+      exports: [SAMPLE_CONFIG, RedisConnection],
     };
   }
 }
@@ -52,15 +55,19 @@ export class AppModule {
           useFactory: (cfg: SampleConfig) => typeOrmOptions(cfg),
         }),
         ApiKeyAuthModule.forRootAsync({
-          inject: [SAMPLE_CONFIG],
-          useFactory: (cfg: SampleConfig) => apiKeyAuthOptions(cfg),
+          inject: [SAMPLE_CONFIG, RedisConnection],
+          // With REDIS_URL, nonces, rate limits and revocations are shared by every instance.
+          useFactory: async (cfg: SampleConfig, redis: RedisConnection) => {
+            const client = await redis.ready();
+            return { ...apiKeyAuthOptions(cfg), ...(client && redisBackends(client)) };
+          },
           // Every route needs a signed request unless it is marked @Public().
           globalGuard: true,
           // ApiKeyService and SigningService can be injected in any module.
           isGlobal: true,
         }),
       ],
-      controllers: [HealthController, InvoicesController],
+      controllers: [HealthController, InvoicesController, KeysController],
     };
   }
 }

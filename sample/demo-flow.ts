@@ -27,7 +27,12 @@ export interface DemoOutcome {
  *
  * It logs the API key (not a secret) but never a secret or a signature.
  */
-export async function runStartupDemo(app: INestApplication, baseUrl: string, config: SampleConfig): Promise<DemoOutcome> {
+export async function runStartupDemo(
+  app: INestApplication,
+  baseUrl: string,
+  config: SampleConfig,
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
+): Promise<DemoOutcome> {
   const logger = new Logger('StartupDemo');
   const keys = app.get(ApiKeyService);
 
@@ -43,17 +48,19 @@ export async function runStartupDemo(app: INestApplication, baseUrl: string, con
   const secret = config.secretMode === 'derived' ? keys.secretFor(apiKey)! : config.sharedSecret;
   const orders = app.get(SigningService).withCredentials({ apiKey, secret });
 
-  // 2. A signed call: fetch() signs exactly the bytes it sends.
+  // 2. A signed call: sign() covers exactly the body bytes that are sent
+  //    (orders.fetch(url, init) does both steps in one call).
   const url = `${baseUrl}/invoices`;
   const invoice = JSON.stringify({ number: 'INV-1001', amountCents: 4200, currency: 'EUR' });
   const headers = { 'content-type': 'application/json' };
-  const signed = await outcome(orders.fetch(url, { method: 'POST', headers, body: invoice }));
+  const signedHeaders = orders.sign({ method: 'POST', url, body: invoice });
+  const signed = await outcome(send(url, { method: 'POST', headers: { ...headers, ...signedHeaders }, body: invoice }));
   report(logger, 'Signed call:   POST /invoices', signed, 201);
 
   // 3. A tampered call: signed for one body, sent with another.
   const signature = orders.sign({ method: 'POST', url, body: invoice });
   const forged = invoice.replace('4200', '999999');
-  const tampered = await outcome(fetch(url, { method: 'POST', headers: { ...headers, ...signature }, body: forged }));
+  const tampered = await outcome(send(url, { method: 'POST', headers: { ...headers, ...signature }, body: forged }));
   report(logger, 'Tampered call: POST /invoices, body changed after signing', tampered, 401);
 
   return { apiKey, keyCreated: !existing, signed, tampered };

@@ -5,6 +5,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { runStartupDemo, type DemoOutcome } from './demo-flow.js';
 import { describeDatabase, type SampleConfig } from './sample.config.js';
+import { fetchTrusting, readTlsFiles } from './tls.js';
 
 export interface SampleAppOptions {
   /** Nest's `logger` option: a LoggerService, log levels, or false. Default: Nest's console logger. */
@@ -21,8 +22,11 @@ export interface SampleApp {
 
 /** Creates the sample app, listens on config.host:config.port and runs the startup demo. */
 export async function createSampleApp(config: SampleConfig, options: SampleAppOptions = {}): Promise<SampleApp> {
-  const adapter = config.httpAdapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+  const tls = readTlsFiles(config);
+  const adapter =
+    config.httpAdapter === 'fastify' ? new FastifyAdapter(tls ? { https: tls } : undefined) : new ExpressAdapter();
   const app = await NestFactory.create(AppModule.forRoot(config), adapter, {
+    ...(tls && config.httpAdapter === 'express' && { httpsOptions: tls }),
     // The guard verifies v1 signatures over the exact body bytes: keep them.
     rawBody: true,
     // Throw startup errors to the caller instead of exiting the process.
@@ -37,9 +41,12 @@ export async function createSampleApp(config: SampleConfig, options: SampleAppOp
     const url = await app.getUrl();
     logger.log(
       `Listening on ${url} (${config.httpAdapter}, ${describeDatabase(config.database)}, ` +
-        `secret mode ${config.secretMode}, schemes ${config.schemes.join(',')})`,
+        `secret mode ${config.secretMode}, schemes ${config.schemes.join(',')}, ` +
+        `${config.redisUrl ? 'shared state in Redis' : 'in-memory nonces and rate limits'}` +
+        `${config.requireHttps ? ', HTTPS required' : ''})`,
     );
-    const demo = await runStartupDemo(app, url, config);
+    // The demo calls this server: over HTTPS it trusts the server's own certificate.
+    const demo = await runStartupDemo(app, url, config, tls ? fetchTrusting(tls.cert) : fetch);
     logger.log(`Try it: curl -i ${url}/health  (/invoices needs signed requests: see sample/demo-flow.ts)`);
     return { app, url, demo, close: () => app.close() };
   } catch (error) {

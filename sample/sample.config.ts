@@ -4,17 +4,27 @@ import {
   resolveApiKeyAuthOptions,
   type ApiKeyAuthModuleOptions,
   type SecretMode,
-  type protocol,
+  type SignatureScheme,
 } from '../lib/index.js';
+import {
+  describeDatabase,
+  envList,
+  envValue,
+  EnvironmentError,
+  parseDatabaseUrl,
+  parseRedisUrl,
+  parseSecretMode,
+  readSecrets,
+  type DatabaseConfig,
+  type Env,
+} from '../cli/environment.parser.js';
+
+export { describeDatabase, type DatabaseConfig };
 
 /** Injection token of the sample's configuration (see AppModule.forRoot). */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');
 
 export type HttpAdapterName = 'express' | 'fastify';
-
-export type DatabaseConfig =
-  | { type: 'sqlite'; path: string }
-  | { type: 'mysql'; url: string };
 
 /** Everything the sample reads from the environment, parsed and checked. */
 export interface SampleConfig {
@@ -29,10 +39,16 @@ export interface SampleConfig {
   /** Previous secrets still accepted during a rotation. */
   previousSecrets: string[];
   secretMode: SecretMode;
-  schemes: protocol.SignatureScheme[];
+  schemes: SignatureScheme[];
   rateLimitPerMinute: number;
   /** How long a looked-up key is cached; undefined keeps the module's default. */
   keyCacheTtlMs?: number;
+  /** Redis for nonces, rate limits and revocations shared by instances; undefined keeps them in memory. */
+  redisUrl?: string;
+  /** Serve HTTPS with this certificate and key (PEM files); undefined serves plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
+  /** Refuse plain-HTTP requests (the module's `requireHttps`). Default: true when serving HTTPS. */
+  requireHttps: boolean;
 }
 
 /** A bad environment value. Its message is one line that says what to fix. */
@@ -42,10 +58,6 @@ export class SampleConfigError extends Error {
     this.name = 'SampleConfigError';
   }
 }
-
-type Env = Record<string, string | undefined>;
-
-export const DEFAULT_SQLITE_PATH = '.data/sample.sqlite';
 
 /**
  * Reads the sample's configuration from environment variables:
@@ -65,40 +77,37 @@ export const DEFAULT_SQLITE_PATH = '.data/sample.sqlite';
  * @throws SampleConfigError on the first bad value.
  */
 export function loadSampleConfig(env: Env = process.env): SampleConfig {
-  const value = (name: string): string | undefined => env[name]?.trim() || undefined;
-
-  const currentSecret = value('API_SHARED_SECRET');
-  const previousSecrets = list(value('API_SHARED_SECRET_PREVIOUS'));
-  if (!currentSecret && previousSecrets.length > 0) {
-    throw new SampleConfigError('API_SHARED_SECRET_PREVIOUS is set but API_SHARED_SECRET is not.');
-  }
-  if (!currentSecret && env.NODE_ENV === 'production') {
-    throw new SampleConfigError('API_SHARED_SECRET must be set when NODE_ENV=production.');
-  }
-
-  const config: SampleConfig = {
-    host: value('HOST') ?? '127.0.0.1',
-    port: integer('PORT', value('PORT') ?? '3000', 0, 65_535),
-    httpAdapter: oneOf('HTTP_ADAPTER', value('HTTP_ADAPTER') ?? 'express', ['express', 'fastify'] as const),
-    database: parseDatabaseUrl(value('DATABASE_URL')),
-    // The sample only: without a secret it invents one so that `npm start` just works.
-    // The module itself refuses to start without a secret.
-    sharedSecret: currentSecret ?? randomBytes(32).toString('base64url'),
-    secretGenerated: !currentSecret,
-    previousSecrets,
-    secretMode: oneOf('API_SECRET_MODE', value('API_SECRET_MODE') ?? 'shared', ['shared', 'derived'] as const),
-    schemes: parseSchemes(value('API_AUTH_SCHEMES') ?? 'v1'),
-    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', value('RATE_LIMIT_PER_MINUTE') ?? '600', 1),
-    keyCacheTtlMs: value('KEY_CACHE_TTL_MS') === undefined ? undefined : integer('KEY_CACHE_TTL_MS', value('KEY_CACHE_TTL_MS')!, 1),
-  };
-
-  [config.sharedSecret, ...config.previousSecrets].forEach((secret, i) => {
-    if (secret.length < 32) {
-      const name = i === 0 ? 'API_SHARED_SECRET' : `API_SHARED_SECRET_PREVIOUS (entry ${i})`;
-      // Never echo a secret, not even a wrong one.
-      throw new SampleConfigError(`${name} must be at least 32 characters (it has ${secret.length}); try \`openssl rand -base64 48\`.`);
+  const value = (name: string) => envValue(env, name);
+  let secrets: string[];
+  let config: SampleConfig;
+  try {
+    secrets = readSecrets(env);
+    if (secrets.length === 0 && env.NODE_ENV === 'production') {
+      throw new SampleConfigError('API_SHARED_SECRET must be set when NODE_ENV=production.');
     }
-  });
+    config = {
+      host: value('HOST') ?? '127.0.0.1',
+      port: integer('PORT', value('PORT') ?? '3000', 0, 65_535),
+      httpAdapter: oneOf('HTTP_ADAPTER', value('HTTP_ADAPTER') ?? 'express', ['express', 'fastify'] as const),
+      database: parseDatabaseUrl(value('DATABASE_URL')),
+      // The sample only: without a secret it invents one so that `npm start` just works.
+      // The module itself refuses to start without a secret.
+      sharedSecret: secrets[0] ?? randomBytes(32).toString('base64url'),
+      secretGenerated: secrets.length === 0,
+      previousSecrets: secrets.slice(1),
+      secretMode: parseSecretMode(value('API_SECRET_MODE')),
+      schemes: parseSchemes(value('API_AUTH_SCHEMES') ?? 'v1'),
+      rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', value('RATE_LIMIT_PER_MINUTE') ?? '600', 1),
+      keyCacheTtlMs: value('KEY_CACHE_TTL_MS') === undefined ? undefined : integer('KEY_CACHE_TTL_MS', value('KEY_CACHE_TTL_MS')!, 1),
+      redisUrl: parseRedisUrl(value('REDIS_URL')),
+      tls: parseTls(value('TLS_CERT_FILE'), value('TLS_KEY_FILE')),
+      requireHttps: false,
+    };
+    config.requireHttps = boolean('REQUIRE_HTTPS', value('REQUIRE_HTTPS'), config.tls !== undefined);
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw new SampleConfigError(error.message);
+    throw error;
+  }
 
   // Let the module check the options it will get, so that a mistake shows up
   // here as one line rather than later as a stack trace from Nest's startup.
@@ -118,47 +127,30 @@ export function apiKeyAuthOptions(config: SampleConfig): ApiKeyAuthModuleOptions
     secretMode: config.secretMode,
     schemes: config.schemes,
     rateLimit: { limit: config.rateLimitPerMinute, ttlMs: 60_000 },
+    requireHttps: config.requireHttps,
     ...(config.keyCacheTtlMs !== undefined && { keyCache: { ttlMs: config.keyCacheTtlMs } }),
   };
 }
 
-/** The database for log lines: never the password. */
-export function describeDatabase(database: DatabaseConfig): string {
-  if (database.type === 'sqlite') return `SQLite ${database.path}`;
-  const url = new URL(database.url);
-  return `MySQL/MariaDB ${url.host}${url.pathname}`;
+function parseTls(certFile: string | undefined, keyFile: string | undefined): SampleConfig['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new SampleConfigError('set both TLS_CERT_FILE and TLS_KEY_FILE to serve HTTPS, or neither.');
+  }
+  return { certFile, keyFile };
 }
 
-function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
-  if (raw === undefined) return { type: 'sqlite', path: DEFAULT_SQLITE_PATH };
-  if (raw.startsWith('sqlite:')) {
-    const path = raw.slice('sqlite:'.length);
-    if (!path) throw new SampleConfigError('DATABASE_URL sqlite:<file> needs a file path, e.g. sqlite:.data/sample.sqlite.');
-    return { type: 'sqlite', path };
-  }
-  if (raw.startsWith('mysql://')) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new SampleConfigError('DATABASE_URL is not a valid URL; expected mysql://user:pass@host:port/db.');
-    }
-    if (!url.hostname || url.pathname.length <= 1) {
-      throw new SampleConfigError('DATABASE_URL needs a host and a database name: mysql://user:pass@host:port/db.');
-    }
-    return { type: 'mysql', url: raw };
-  }
-  throw new SampleConfigError('DATABASE_URL must be sqlite:<file> or mysql://user:pass@host:port/db.');
+function boolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new SampleConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}.`);
 }
 
-function parseSchemes(raw: string): protocol.SignatureScheme[] {
-  const schemes = list(raw).map((s) => oneOf('API_AUTH_SCHEMES', s, ['v1', 'v0'] as const));
+function parseSchemes(raw: string): SignatureScheme[] {
+  const schemes = envList(raw).map((s) => oneOf('API_AUTH_SCHEMES', s, ['v1', 'v0'] as const));
   if (schemes.length === 0) throw new SampleConfigError('API_AUTH_SCHEMES must list v1 and/or v0.');
   return [...new Set(schemes)];
-}
-
-function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
 function integer(name: string, raw: string, min: number, max?: number): number {

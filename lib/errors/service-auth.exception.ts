@@ -8,11 +8,14 @@ export type ServiceAuthErrorCode =
   | 'invalid_signature'
   | 'replayed_request'
   | 'unverifiable_body'
+  | 'https_required'
+  | 'body_too_large'
   | 'service_not_allowed'
   | 'rate_limited'
   | 'too_many_failed_attempts'
   | 'key_store_unavailable'
-  | 'nonce_store_unavailable';
+  | 'nonce_store_unavailable'
+  | 'rate_limit_store_unavailable';
 
 const STATUS: Record<ServiceAuthErrorCode, HttpStatus> = {
   missing_credentials: HttpStatus.UNAUTHORIZED,
@@ -21,16 +24,20 @@ const STATUS: Record<ServiceAuthErrorCode, HttpStatus> = {
   invalid_signature: HttpStatus.UNAUTHORIZED,
   replayed_request: HttpStatus.UNAUTHORIZED,
   unverifiable_body: HttpStatus.UNAUTHORIZED,
+  https_required: HttpStatus.FORBIDDEN,
+  body_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   service_not_allowed: HttpStatus.FORBIDDEN,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   too_many_failed_attempts: HttpStatus.TOO_MANY_REQUESTS,
   key_store_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   nonce_store_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  rate_limit_store_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const ERROR_NAME: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.UNAUTHORIZED]: 'Unauthorized',
   [HttpStatus.FORBIDDEN]: 'Forbidden',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'Payload Too Large',
   [HttpStatus.TOO_MANY_REQUESTS]: 'Too Many Requests',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
 };
@@ -42,11 +49,14 @@ const DEFAULT_MESSAGE: Record<ServiceAuthErrorCode, string> = {
   invalid_signature: 'The API key or the signature is not valid.',
   replayed_request: 'This nonce was already used.',
   unverifiable_body: 'The request body could not be read as raw bytes, so its signature cannot be verified.',
+  https_required: 'This service accepts requests over HTTPS only.',
+  body_too_large: 'The request body is larger than this service accepts.',
   service_not_allowed: 'This service may not call this route.',
   rate_limited: 'Rate limit exceeded for this API key.',
   too_many_failed_attempts: 'Too many failed authentication attempts from this address.',
   key_store_unavailable: 'The API key store is unavailable.',
   nonce_store_unavailable: 'The replay-protection store is unavailable.',
+  rate_limit_store_unavailable: 'The rate-limit store is unavailable.',
 };
 
 /**

@@ -13,19 +13,27 @@ import {
 } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import { isKeyActive } from '../interfaces/api-key-record.interface.js';
+import { isKeyActive, type ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
+import {
+  isNonceAndRateLimitStore,
+  type NonceAndRateLimitStore,
+  type ThrottlerRecord,
+} from '../interfaces/nonce-and-rate-limit-store.interface.js';
 import type { NonceStore } from '../interfaces/nonce-store.interface.js';
 import type { ServiceCallerInfo } from '../interfaces/service-caller.interface.js';
 import {
   deriveKeySecret,
   HEADER_SERVER_TIME,
+  HmacKey,
   isTimestampFresh,
   matchesAnySecret,
   parseCredentials,
   ParsedCredentials,
   RequestParts,
+  secretKey,
   sha256Hex,
 } from '../protocol/index.js';
+import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 
 /** The request shapes of Express and Fastify that the guard reads. */
@@ -45,16 +53,41 @@ interface IncomingRequest {
 /** Bound of the per-process map of blocked client addresses. */
 const MAX_BLOCKED_ADDRESSES = 100_000;
 
+/** A request whose signature and key were found valid (steps 1 to 4). */
+export interface AuthenticatedRequest {
+  caller: ServiceCallerInfo;
+  credentials: ParsedCredentials;
+}
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /**
- * Requests already authenticated by an `ApiKeyGuard` (any instance), with
- * their caller. The guard runs twice on one request when it is both the
+ * Marks a request already authenticated by an `ApiKeyGuard` (any instance),
+ * with its caller. The guard runs twice on one request when it is both the
  * global APP_GUARD and in `@UseGuards(ApiKeyGuard)`: the second run must not
  * authenticate again, or it would find its own nonce recorded
  * (`replayed_request`) and count the rate limit twice.
+ *
+ * A property under a symbol that no other module can reach (so nothing a
+ * client sends can set it), rather than a WeakMap keyed by request: a WeakMap
+ * entry per request costs the garbage collector ephemeron work on every
+ * request, and `Object.defineProperty` costs 20 times a plain assignment.
  */
-const authenticatedRequests = new WeakMap<object, ServiceCallerInfo>();
+const AUTHENTICATED = Symbol('service-auth:authenticated');
+
+function authenticatedCaller(request: object): ServiceCallerInfo | undefined {
+  return (request as { [AUTHENTICATED]?: ServiceCallerInfo })[AUTHENTICATED];
+}
+
+function markAuthenticated(request: object, caller: ServiceCallerInfo): void {
+  (request as { [AUTHENTICATED]?: ServiceCallerInfo })[AUTHENTICATED] = caller;
+}
+
+/** What a route's decorators (`@Public()`, `@AllowServices()`) say, handler first, then controller. */
+interface RouteAuth {
+  isPublic: boolean;
+  allowedServices: readonly string[] | undefined;
+}
 
 /**
  * Authenticates service calls per PROTOCOL.md: headers, timestamp window, key
@@ -65,8 +98,20 @@ const authenticatedRequests = new WeakMap<object, ServiceCallerInfo>();
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   protected readonly logger = new Logger('ApiKeyGuard');
+  /** Set when one store keeps both nonces and counters: both are then written in one round trip. */
+  private readonly combinedStore: NonceAndRateLimitStore | undefined;
   /** Addresses refused until the given time (ms) after too many failures. */
   private readonly blockedAddresses = new Map<string, number>();
+  /** The shared secrets as HMAC keys, made once rather than on every request. */
+  private readonly sharedSecretKeys: readonly HmacKey[];
+  /**
+   * Route metadata by controller class, then handler, read once per route:
+   * decorators do not change while the app runs, and four metadata lookups
+   * per request cost more than the rest of the routing checks.
+   */
+  private readonly routes = new WeakMap<Function, WeakMap<Function, RouteAuth>>();
+  /** Notes each accepted key's last use (`last_used_at`), batched; absent when the guard is built by hand. */
+  @Inject(KeyUsageRecorder) protected readonly keyUsage?: KeyUsageRecorder;
 
   constructor(
     @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) protected readonly options: ResolvedApiKeyAuthOptions,
@@ -75,38 +120,46 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(API_KEY_THROTTLER_STORAGE) protected readonly throttlerStorage: ThrottlerStorage,
     protected readonly reflector: Reflector,
     protected readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    this.combinedStore =
+      nonceStore === (throttlerStorage as unknown) && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
+    this.sharedSecretKeys = Object.freeze(options.secrets.map(secretKey));
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return false;
-    const targets: [Function, Function] = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const route = this.routeAuth(context.getHandler(), context.getClass());
+    if (route.isPublic) return true;
 
     const http = context.switchToHttp();
     const request = http.getRequest<IncomingRequest>();
     const response = http.getResponse<unknown>();
-    const address = this.getClientAddress(request);
 
     try {
-      const authenticated = authenticatedRequests.get(request);
+      const authenticated = authenticatedCaller(request);
       if (authenticated) {
-        this.checkAllowedServices(authenticated, targets);
+        this.checkAllowedServices(authenticated, route);
         return true;
       }
-      this.refuseBlockedAddress(address);
-      const caller = await this.authenticate(request);
-      this.checkAllowedServices(caller, targets);
-      await this.applyRateLimit(caller, response);
-      authenticatedRequests.set(request, caller);
+      this.refuseBlockedAddress(request);
+      const { caller, credentials } = await this.authenticate(request);
+      const usage = await this.recordNonceAndCount(credentials);
+      this.checkAllowedServices(caller, route);
+      this.enforceRateLimit(usage, response);
+      markAuthenticated(request, caller);
       request[SERVICE_CALLER_PROPERTY] = caller;
+      this.keyUsage?.record(caller.apiKey);
       return true;
     } catch (error) {
-      throw await this.handleRejection(error, address, response);
+      throw await this.handleRejection(error, this.getClientAddress(request), response);
     }
   }
 
-  /** PROTOCOL.md steps 1 to 5. Returns the caller, or throws a `ServiceAuthException`. */
-  protected async authenticate(request: IncomingRequest): Promise<ServiceCallerInfo> {
+  /**
+   * PROTOCOL.md steps 1 to 4: the request is well formed, fresh, and signed
+   * with a valid key. Throws a `ServiceAuthException` otherwise.
+   */
+  protected async authenticate(request: IncomingRequest): Promise<AuthenticatedRequest> {
     const parsed = parseCredentials(request.headers);
     if (!parsed.ok) throw new ServiceAuthException(parsed.code, parsed.message);
     const credentials = parsed.credentials;
@@ -124,7 +177,9 @@ export class ApiKeyGuard implements CanActivate {
       throw new ServiceAuthException('stale_timestamp');
     }
 
-    const record = await this.lookUpKey(credentials.apiKey);
+    const found = this.lookUpKey(credentials.apiKey);
+    // A cached key (the steady state) is used at once, without a round trip through the microtask queue.
+    const record = isPromiseLike(found) ? await found : found;
     // The HMAC is computed whether or not the key exists or is active, so that
     // unknown, revoked and expired keys cost the same as a wrong signature.
     const signatureValid = matchesAnySecret(
@@ -142,8 +197,10 @@ export class ApiKeyGuard implements CanActivate {
       throw new ServiceAuthException('invalid_signature');
     }
 
-    if (credentials.scheme === 'v1') await this.recordNonce(credentials);
-    return { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme };
+    return {
+      caller: { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme },
+      credentials,
+    };
   }
 
   /**
@@ -185,8 +242,8 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   /** The secrets a signature by `apiKey` may have been made with, current first. */
-  protected secretsFor(apiKey: string): readonly string[] {
-    if (this.options.secretMode === 'shared') return this.options.secrets;
+  protected secretsFor(apiKey: string): readonly HmacKey[] {
+    if (this.options.secretMode === 'shared') return this.sharedSecretKeys;
     return this.options.secrets.map((master) => deriveKeySecret(master, apiKey));
   }
 
@@ -195,53 +252,96 @@ export class ApiKeyGuard implements CanActivate {
     return request.ip ?? request.socket?.remoteAddress ?? 'unknown';
   }
 
-  private async lookUpKey(apiKey: string) {
+  /** The key's record, at once when cached, else a promise; a failing store becomes `503 key_store_unavailable`. */
+  private lookUpKey(apiKey: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
+    let found: ReturnType<ApiKeyCache['get']>;
     try {
-      return await this.keyCache.get(apiKey);
+      found = this.keyCache.get(apiKey);
     } catch (error) {
-      this.logger.error(`API key store unavailable: ${describe(error)}`);
-      throw new ServiceAuthException('key_store_unavailable');
+      throw this.keyStoreUnavailable(error);
     }
+    if (!isPromiseLike(found)) return found;
+    return Promise.resolve(found).catch((error: unknown) => {
+      throw this.keyStoreUnavailable(error);
+    });
   }
 
-  private async recordNonce(credentials: ParsedCredentials): Promise<void> {
-    let fresh: boolean;
+  private keyStoreUnavailable(error: unknown): ServiceAuthException {
+    this.logger.error(`API key store unavailable: ${describe(error)}`);
+    return new ServiceAuthException('key_store_unavailable');
+  }
+
+  /**
+   * PROTOCOL.md step 5 (v1: the nonce is recorded, after the signature was
+   * found valid) and the per-key request count of step 7, in one round trip
+   * when the stores allow it. A replayed request is not counted.
+   * @returns the key's rate-limit record, or `undefined` without a rate limit.
+   */
+  private async recordNonceAndCount(credentials: ParsedCredentials): Promise<ThrottlerRecord | undefined> {
+    const limit = this.options.rateLimit;
+    const counter = limit && {
+      key: `service-auth:key:${credentials.apiKey}`,
+      ttlMs: limit.ttlMs,
+      limit: limit.limit,
+      blockDurationMs: limit.blockDurationMs,
+      throttlerName: THROTTLER_NAME_PER_KEY,
+    };
+    if (credentials.scheme === 'v1') {
+      const nonceKey = `${credentials.apiKey}:${credentials.nonce}`;
+      const expiresAt = credentials.timestampSeconds + this.options.toleranceSeconds;
+      if (counter && this.combinedStore) {
+        const result = await this.nonceStoreCall(() => this.combinedStore!.recordNonceAndIncrement(nonceKey, expiresAt, counter));
+        if (!result.fresh) throw new ServiceAuthException('replayed_request');
+        return result.record;
+      }
+      const fresh = await this.nonceStoreCall(() => this.nonceStore.recordOnce(nonceKey, expiresAt));
+      if (!fresh) throw new ServiceAuthException('replayed_request');
+    }
+    if (!counter) return undefined;
+    return this.throttle(counter.key, counter.ttlMs, counter.limit, counter.blockDurationMs, counter.throttlerName);
+  }
+
+  private async nonceStoreCall<T>(call: () => Promise<T>): Promise<T> {
     try {
-      fresh = await this.nonceStore.recordOnce(
-        `${credentials.apiKey}:${credentials.nonce}`,
-        credentials.timestampSeconds + this.options.toleranceSeconds,
-      );
+      return await call();
     } catch (error) {
       this.logger.error(`Nonce store unavailable, refusing v1 requests: ${describe(error)}`);
       throw new ServiceAuthException('nonce_store_unavailable');
     }
-    if (!fresh) throw new ServiceAuthException('replayed_request');
   }
 
-  private checkAllowedServices(caller: ServiceCallerInfo, targets: [Function, Function]): void {
-    const allowed = this.reflector.getAllAndOverride<string[] | undefined>(ALLOWED_SERVICES_KEY, targets);
+  private routeAuth(handler: Function, controller: Function): RouteAuth {
+    let byHandler = this.routes.get(controller);
+    if (!byHandler) this.routes.set(controller, (byHandler = new WeakMap()));
+    let route = byHandler.get(handler);
+    if (!route) {
+      const targets = [handler, controller];
+      route = {
+        isPublic: Boolean(this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)),
+        allowedServices: this.reflector.getAllAndOverride<string[] | undefined>(ALLOWED_SERVICES_KEY, targets),
+      };
+      byHandler.set(handler, route);
+    }
+    return route;
+  }
+
+  private checkAllowedServices(caller: ServiceCallerInfo, route: RouteAuth): void {
+    const allowed = route.allowedServices;
     if (allowed && !allowed.includes(caller.serviceName)) {
       throw new ServiceAuthException('service_not_allowed');
     }
   }
 
-  private async applyRateLimit(caller: ServiceCallerInfo, response: unknown): Promise<void> {
-    const limit = this.options.rateLimit;
-    if (!limit) return;
-    const record = await this.throttle(
-      `service-auth:key:${caller.apiKey}`,
-      limit.ttlMs,
-      limit.limit,
-      limit.blockDurationMs,
-      THROTTLER_NAME_PER_KEY,
-    );
-    if (record.isBlocked) {
-      this.setHeader(response, 'Retry-After', String(Math.max(1, record.timeToBlockExpire)));
-      throw new ServiceAuthException('rate_limited');
-    }
+  private enforceRateLimit(record: ThrottlerRecord | undefined, response: unknown): void {
+    if (!record?.isBlocked) return;
+    this.setHeader(response, 'Retry-After', String(Math.max(1, record.timeToBlockExpire)));
+    throw new ServiceAuthException('rate_limited');
   }
 
-  private refuseBlockedAddress(address: string): void {
+  /** The client address is read only when some address is blocked (on Express, `request.ip` parses X-Forwarded-For). */
+  private refuseBlockedAddress(request: IncomingRequest): void {
+    if (this.blockedAddresses.size === 0) return;
+    const address = this.getClientAddress(request);
     const until = this.blockedAddresses.get(address);
     if (until === undefined) return;
     if (until > Date.now()) throw new TooManyFailures(Math.ceil((until - Date.now()) / 1000));
@@ -281,7 +381,7 @@ export class ApiKeyGuard implements CanActivate {
       return await this.throttlerStorage.increment(key, ttl, limit, block, name);
     } catch (error) {
       this.logger.error(`Rate-limit storage unavailable: ${describe(error)}`);
-      throw new ServiceAuthException('key_store_unavailable', 'The rate-limit store is unavailable.');
+      throw new ServiceAuthException('rate_limit_store_unavailable');
     }
   }
 
@@ -332,6 +432,10 @@ function countHeader(rawHeaders: string[] | undefined, lowerCaseName: string): n
     if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) count++;
   }
   return count;
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }
 
 function describe(error: unknown): string {

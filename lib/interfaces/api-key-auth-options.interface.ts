@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { SignatureScheme } from '../protocol/index.js';
+import type { KeyInvalidationBus } from './key-invalidation-bus.interface.js';
 import type { NonceStore } from './nonce-store.interface.js';
 
 /** How each API key's HMAC secret is obtained (PROTOCOL.md, "Secret modes"). */
@@ -33,6 +34,12 @@ export interface FailedAttemptLimitOptions {
 export interface KeyCacheOptions {
   /** How long a found key is served from memory, in ms. Bounds how long a key revoked elsewhere keeps working on this instance. Default 30 000. */
   ttlMs?: number;
+  /**
+   * How long a key-store lookup may take, in ms, before the request is
+   * refused with 503 `key_store_unavailable`: a stalled database answers
+   * quickly instead of holding requests. Default 1 000.
+   */
+  lookupTimeoutMs?: number;
   /** How long an unknown key is remembered as unknown, in ms. Default 5 000. */
   negativeTtlMs?: number;
   /** Most keys held (found and unknown each). Default 10 000. */
@@ -76,6 +83,21 @@ export interface ApiKeyAuthModuleOptions {
   schemes?: SignatureScheme[];
   /** Allowed clock difference in seconds, both directions. Default 300. */
   toleranceSeconds?: number;
+  /**
+   * Refuse requests that did not arrive over HTTPS, with `403 https_required`,
+   * before anything else is done with them. Behind a TLS-terminating proxy,
+   * `X-Forwarded-Proto` counts only where the adapter's trust-proxy setting
+   * says so (Express: `app.set('trust proxy', ...)`; Fastify:
+   * `new FastifyAdapter({ trustProxy })`). Default `false`.
+   */
+  requireHttps?: boolean;
+  /**
+   * Largest body, in bytes, the guard hashes; a larger one is refused with
+   * `413 body_too_large` before any hashing or lookup. Set the adapter's own
+   * body limit too (Express `bodyParser` limit, Fastify `bodyLimit`), which
+   * stops reading earlier. Default 1 048 576 (1 MiB).
+   */
+  maxBodyBytes?: number;
   /** Per-key rate limit, or `false` to disable. Default 600 requests per minute. */
   rateLimit?: RateLimitOptions | false;
   /** Failed-attempt limit per client address, or `false` to disable. Default 30 per minute, blocked for a minute. */
@@ -88,10 +110,22 @@ export interface ApiKeyAuthModuleOptions {
   throttlerStorage?: ThrottlerStorage;
   /** Key lookup cache. */
   keyCache?: KeyCacheOptions;
+  /**
+   * Carries revocations to every instance so each drops the key from its
+   * cache at once (e.g. `RedisKeyInvalidationBus`). Without it, a key revoked
+   * on another instance keeps working here until `keyCache.ttlMs` passes.
+   */
+  keyInvalidation?: KeyInvalidationBus;
   /** Replay protection (v1 nonces). */
   nonces?: NonceOptions;
   /** Credentials for outgoing calls made through `SigningService`. */
   signing?: SigningCredentials;
+  /**
+   * Length of the API keys `ApiKeyService` issues, in characters of
+   * `[A-Za-z0-9]` (about 5.95 bits each). 32 to 128. Default 32. Existing keys
+   * keep their length; the guard accepts any key of 16 to 128 characters.
+   */
+  apiKeyLength?: number;
 }
 
 /** Options that decide the module's shape, so they are given outside `useFactory`. */

@@ -1,4 +1,4 @@
-import { hmacSha256, macEquals, sha256Hex } from './crypto.js';
+import { hmacSha256, macEquals, sha256Hex, type HmacKey } from './crypto.js';
 import { HEADER_API_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, V1_SIGNATURE_PREFIX } from './protocol.constants.js';
 import { v0StringToSign, v1StringToSign } from './string-to-sign.js';
 
@@ -36,7 +36,7 @@ export function stringToSign(input: SignatureInput): string {
 }
 
 /** The raw HMAC bytes for the input under `secret`. */
-export function computeMac(secret: string, input: SignatureInput): Buffer {
+export function computeMac(secret: HmacKey, input: SignatureInput): Buffer {
   return hmacSha256(secret, stringToSign(input));
 }
 
@@ -51,7 +51,7 @@ export function formatSignature(scheme: SignatureScheme, mac: Buffer): string {
  * constant time per comparison. Every secret is tried, so the work done does
  * not depend on which one (if any) matched.
  */
-export function matchesAnySecret(secrets: readonly string[], input: SignatureInput, mac: Buffer): boolean {
+export function matchesAnySecret(secrets: readonly HmacKey[], input: SignatureInput, mac: Buffer): boolean {
   const message = stringToSign(input);
   let matched = false;
   for (const secret of secrets) {

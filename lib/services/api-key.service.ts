@@ -1,9 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
-import { API_KEY_AUTH_RESOLVED_OPTIONS } from '../api-key-auth.constants.js';
+import { API_KEY_AUTH_RESOLVED_OPTIONS, SERVICE_NAME_PATTERN } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
 import { ApiKey } from '../entities/api-key.entity.js';
+import {
+  InvalidExpiryError,
+  InvalidServiceNameError,
+  NoActiveKeyError,
+} from '../errors/key-management.error.js';
+import { isKeyActive } from '../interfaces/api-key-record.interface.js';
 import { deriveKeySecret } from '../protocol/index.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { generateApiKey } from './api-key.generator.js';
@@ -18,19 +24,27 @@ export interface CreatedApiKey {
   secret: string | null;
 }
 
-export const SERVICE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-/** Thrown for a service name outside `[a-z0-9][a-z0-9._-]{0,63}`. */
-export class InvalidServiceNameError extends Error {
-  constructor(name: string) {
-    super(
-      `Invalid service name ${JSON.stringify(name)}: use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit.`,
-    );
-    this.name = 'InvalidServiceNameError';
-  }
+/** A previous key of a rotated service, and the instant it stops authenticating. */
+export interface ExpiringApiKey {
+  apiKey: string;
+  expiresAt: Date;
 }
 
-/** Issues and retires API keys. Changes take effect on this instance's cache at once. */
+/** The result of `rotate()`: the new key, and the service's previous keys with their expiry. */
+export interface RotatedApiKey extends CreatedApiKey {
+  /** The service's keys that were active before the rotation, oldest first. */
+  expiring: ExpiringApiKey[];
+}
+
+/** Largest rotation overlap accepted: 10 years, far beyond any sane overlap, well within `Date`. */
+const MAX_OVERLAP_MS = 10 * 366 * 24 * 3600 * 1000;
+
+/**
+ * Issues, lists, revokes and rotates API keys. Every change takes effect on
+ * this instance's key cache at once; other instances see it within their
+ * `keyCache.ttlMs`. Expiry instants are stored to the second (rounded down),
+ * the same on every database.
+ */
 @Injectable()
 export class ApiKeyService {
   constructor(
@@ -39,14 +53,63 @@ export class ApiKeyService {
     @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) protected readonly options: ResolvedApiKeyAuthOptions,
   ) {}
 
+  /**
+   * Issues a new key for `serviceName`, valid until `expiresAt` (default: no expiry).
+   * @throws InvalidServiceNameError, InvalidExpiryError
+   */
   async create(serviceName: string, options: { expiresAt?: Date | null } = {}): Promise<CreatedApiKey> {
-    if (!SERVICE_NAME_PATTERN.test(serviceName)) throw new InvalidServiceNameError(serviceName);
-    const apiKey = generateApiKey();
-    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const expiresAt = options.expiresAt ?? null;
-    await this.repository.insert({ apiKey, serviceName, createdAt, expiresAt, revokedAt: null, lastUsedAt: null });
-    this.cache.invalidate(apiKey);
-    return { apiKey, serviceName, createdAt, expiresAt, secret: this.secretFor(apiKey) };
+    assertServiceName(serviceName);
+    const expiresAt = toExpiry(options.expiresAt);
+    const row = this.newRow(serviceName, expiresAt);
+    await this.repository.insert(row);
+    this.cache.invalidate(row.apiKey);
+    return this.created(row);
+  }
+
+  /**
+   * Issues a new key for `serviceName` and lets the service's active keys
+   * expire `overlapMs` from now, so that its instances can switch over. The
+   * expiry is stored in the database (it survives restarts and applies to every
+   * instance); a key already due to expire sooner keeps its earlier expiry.
+   * Runs in one transaction.
+   * @throws InvalidServiceNameError, InvalidExpiryError, NoActiveKeyError (the service has no active key)
+   */
+  async rotate(serviceName: string, options: { overlapMs: number }): Promise<RotatedApiKey> {
+    assertServiceName(serviceName);
+    const overlapMs = options?.overlapMs;
+    if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
+      throw new InvalidExpiryError(
+        `Invalid rotation overlap ${String(overlapMs)}: give a whole number of milliseconds from 0 to ${MAX_OVERLAP_MS}.`,
+      );
+    }
+    const now = Date.now();
+    const until = toWholeSeconds(new Date(now + overlapMs));
+    const row = this.newRow(serviceName, null);
+
+    const expiring = await this.repository.manager.transaction(async (manager) => {
+      const repository = manager.getRepository(ApiKey);
+      const previous = await repository.find({
+        where: { serviceName, revokedAt: IsNull() },
+        order: { createdAt: 'ASC', apiKey: 'ASC' },
+      });
+      const active = previous.filter((key) => isKeyActive(key, now));
+      if (active.length === 0) throw new NoActiveKeyError(serviceName);
+      await repository.insert(row);
+      const result: ExpiringApiKey[] = [];
+      for (const key of active) {
+        if (key.expiresAt !== null && key.expiresAt.getTime() <= until.getTime()) {
+          result.push({ apiKey: key.apiKey, expiresAt: key.expiresAt });
+          continue;
+        }
+        await repository.update({ apiKey: key.apiKey, revokedAt: IsNull() }, { expiresAt: until });
+        result.push({ apiKey: key.apiKey, expiresAt: until });
+      }
+      return result;
+    });
+
+    this.cache.invalidate(row.apiKey);
+    for (const key of expiring) this.cache.invalidate(key.apiKey);
+    return { ...this.created(row), expiring };
   }
 
   /** The secret `apiKey` signs with in `derived` mode (current master); `null` in `shared` mode. */
@@ -56,7 +119,7 @@ export class ApiKeyService {
 
   /** Revokes a key for good. @returns false when there is no such active key. */
   async revoke(apiKey: string): Promise<boolean> {
-    const result = await this.repository.update({ apiKey, revokedAt: IsNull() }, { revokedAt: new Date() });
+    const result = await this.repository.update({ apiKey, revokedAt: IsNull() }, { revokedAt: toWholeSeconds(new Date()) });
     this.cache.invalidate(apiKey);
     return (result.affected ?? 0) > 0;
   }
@@ -66,8 +129,12 @@ export class ApiKeyService {
     return row && row.apiKey === apiKey ? row : null;
   }
 
-  /** Keys of one or all services, oldest first; revoked ones only with `includeRevoked`. */
+  /**
+   * Keys of one or all services, oldest first; revoked ones only with `includeRevoked`.
+   * @throws InvalidServiceNameError
+   */
   async list(options: { serviceName?: string; includeRevoked?: boolean } = {}): Promise<ApiKey[]> {
+    if (options.serviceName !== undefined) assertServiceName(options.serviceName);
     return this.repository.find({
       where: {
         ...(options.serviceName !== undefined && { serviceName: options.serviceName }),
@@ -76,4 +143,44 @@ export class ApiKeyService {
       order: { createdAt: 'ASC', apiKey: 'ASC' },
     });
   }
+
+  private newRow(serviceName: string, expiresAt: Date | null): ApiKey {
+    const row = new ApiKey();
+    row.apiKey = generateApiKey(this.options.apiKeyLength);
+    row.serviceName = serviceName;
+    row.createdAt = toWholeSeconds(new Date());
+    row.expiresAt = expiresAt;
+    row.revokedAt = null;
+    row.lastUsedAt = null;
+    return row;
+  }
+
+  private created(row: ApiKey): CreatedApiKey {
+    return {
+      apiKey: row.apiKey,
+      serviceName: row.serviceName,
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+      secret: this.secretFor(row.apiKey),
+    };
+  }
+}
+
+function assertServiceName(serviceName: unknown): asserts serviceName is string {
+  if (typeof serviceName !== 'string' || !SERVICE_NAME_PATTERN.test(serviceName)) {
+    throw new InvalidServiceNameError(serviceName);
+  }
+}
+
+function toExpiry(expiresAt: Date | null | undefined): Date | null {
+  if (expiresAt === undefined || expiresAt === null) return null;
+  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
+    throw new InvalidExpiryError(`Invalid expiresAt ${String(expiresAt)}: give a valid Date, or null for no expiry.`);
+  }
+  return toWholeSeconds(expiresAt);
+}
+
+/** The instant rounded down to the second: what every database stores for a DATETIME. */
+function toWholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
 }

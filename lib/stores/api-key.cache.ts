@@ -1,8 +1,24 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
 import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
 import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+
+/** The key store did not answer within `keyCache.lookupTimeoutMs`. */
+export class KeyStoreTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`the API key store did not answer within ${timeoutMs} ms`);
+    this.name = 'KeyStoreTimeoutError';
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KeyStoreTimeoutError(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 interface Entry {
   record: ApiKeyRecord | null;
@@ -13,10 +29,13 @@ interface Entry {
  * Bounded, TTL-based cache in front of the key store, with a short negative
  * cache for unknown keys and one store query per key at a time: concurrent
  * misses for the same key share a lookup. Found and unknown keys are held in
- * separate maps, so a flood of random keys cannot evict the real ones.
+ * separate maps, so a flood of random keys cannot evict the real ones. With a
+ * `keyInvalidation` bus, invalidations reach every instance.
  */
 @Injectable()
-export class ApiKeyCache {
+export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ApiKeyCache');
+  private unsubscribe: (() => Promise<void>) | undefined;
   private readonly found = new Map<string, Entry>();
   private readonly unknown = new Map<string, Entry>();
   private readonly pending = new Map<string, Promise<ApiKeyRecord | null>>();
@@ -36,8 +55,35 @@ export class ApiKeyCache {
     return this.load(apiKey);
   }
 
-  /** Drops a key at once (on revoke, or when another instance says so). */
+  async onModuleInit(): Promise<void> {
+    const bus = this.options.keyInvalidation;
+    if (!bus) return;
+    this.unsubscribe = await bus.subscribe((apiKey) => {
+      if (apiKey === null) this.clear();
+      else this.drop(apiKey);
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  /**
+   * Drops a key at once here and, with a `keyInvalidation` bus, on every
+   * other instance (on revoke, rotation, creation).
+   */
   invalidate(apiKey: string): void {
+    this.drop(apiKey);
+    this.options.keyInvalidation?.publish(apiKey).catch((error: unknown) => {
+      this.logger.error(
+        `Could not tell other instances to drop API key ${apiKey} (${error instanceof Error ? error.message : String(error)}); ` +
+          `they will stop accepting it within keyCache.ttlMs (${this.options.keyCache.ttlMs} ms).`,
+      );
+    });
+  }
+
+  /** Drops a key from this instance's cache only. */
+  drop(apiKey: string): void {
     this.found.delete(apiKey);
     this.unknown.delete(apiKey);
     this.pending.delete(apiKey);
@@ -53,7 +99,7 @@ export class ApiKeyCache {
 
   private async load(apiKey: string): Promise<ApiKeyRecord | null> {
     const generation = this.generation;
-    const lookup = this.store.findByKey(apiKey);
+    const lookup = withTimeout(this.store.findByKey(apiKey), this.options.keyCache.lookupTimeoutMs);
     this.pending.set(apiKey, lookup);
     try {
       const record = await lookup;

@@ -1,15 +1,16 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ApiKey, apiKeyAuthMigrations } from '../../lib/index.js';
-import { describeWithMysql, mysqlOptions, sqliteOptions } from '../support/databases.js';
+import { describeWithMysql, sqliteOptions } from '../support/databases.js';
+import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 
 const KEY = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
 
-function migrationSuite(connect: () => DataSourceOptions) {
+function migrationSuite(connect: () => DataSourceOptions | Promise<DataSourceOptions>, cleanUp: () => Promise<void> = async () => {}) {
   let dataSource: DataSource;
 
   beforeAll(async () => {
     dataSource = new DataSource({
-      ...connect(),
+      ...(await connect()),
       entities: [ApiKey],
       migrations: apiKeyAuthMigrations,
       migrationsTableName: 'service_auth_migrations_test',
@@ -25,6 +26,7 @@ function migrationSuite(connect: () => DataSourceOptions) {
     await dataSource.query('DROP TABLE IF EXISTS api_keys');
     await dataSource.query('DROP TABLE IF EXISTS service_auth_migrations_test');
     await dataSource.destroy();
+    await cleanUp();
   });
 
   it('creates the api_keys table with every column, no secret column, and the service index', async () => {
@@ -68,4 +70,10 @@ function migrationSuite(connect: () => DataSourceOptions) {
 }
 
 describe('migrations on SQLite', () => migrationSuite(() => sqliteOptions()));
-describeWithMysql('migrations on MySQL/MariaDB', () => migrationSuite(mysqlOptions));
+const SCRATCH_DB = 'service_auth_test_migrations';
+describeWithMysql('migrations on MySQL/MariaDB', () =>
+  migrationSuite(
+    async () => ({ type: 'mysql', url: await createScratchMysqlDatabase(SCRATCH_DB), timezone: 'Z' }),
+    () => dropScratchMysqlDatabase(SCRATCH_DB),
+  ),
+);

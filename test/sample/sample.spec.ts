@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import { ApiKeyService, MissingSecretError, resolveApiKeyAuthOptions, SigningService } from '../../lib/index.js';
 import { describeDatabase, loadSampleConfig, SampleConfigError } from '../../sample/sample.config.js';
 import { createSampleApp, type SampleApp } from '../../sample/sample-app.js';
+import { fetchTrusting } from '../../sample/tls.js';
 import { ADAPTERS, TEST_SECRET, type AdapterName } from '../support/test-app.js';
 
 /** Collects every line Nest (and the module, and the sample) logs. */
@@ -117,6 +119,30 @@ describe('sample app', () => {
       expect(await adminPost.json()).toEqual({ caller: 'billing-admin', invoice: { n: 1 } });
     });
 
+    it('revokes keys over DELETE /keys/:apiKey for key-admin only', async () => {
+      const { sample, keys } = await start(adapter);
+      const url = sample.url;
+      const victim = (await keys.create('orders')).apiKey;
+      const victimSigner = new SigningService().withCredentials({ apiKey: victim, secret: TEST_SECRET });
+      const orders = new SigningService().withCredentials({ apiKey: sample.demo.apiKey, secret: TEST_SECRET });
+      const admin = new SigningService().withCredentials({ apiKey: (await keys.create('key-admin')).apiKey, secret: TEST_SECRET });
+
+      const denied = await orders.fetch(`${url}/keys/${victim}`, { method: 'DELETE' });
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toMatchObject({ code: 'service_not_allowed' });
+      expect((await victimSigner.fetch(`${url}/invoices/1`)).status).toBe(200);
+
+      const revoked = await admin.fetch(`${url}/keys/${victim}`, { method: 'DELETE' });
+      expect(revoked.status).toBe(200);
+      expect(await revoked.json()).toEqual({ revoked: victim });
+      const after = await victimSigner.fetch(`${url}/invoices/1`);
+      expect(after.status).toBe(401);
+      expect(await after.json()).toMatchObject({ code: 'invalid_signature' });
+
+      const again = await admin.fetch(`${url}/keys/${victim}`, { method: 'DELETE' });
+      expect(again.status).toBe(404);
+    });
+
     it('creates the demo key at startup and logs both demo calls, but no secret', async () => {
       const { sample, logger, keys } = await start(adapter);
 
@@ -177,6 +203,31 @@ describe('sample app', () => {
     expectNoSecretsLogged(logger, [TEST_SECRET, previous, derived]);
   });
 
+  describe.each(ADAPTERS)('over HTTPS on %s (a self-signed certificate made with openssl)', (adapter) => {
+    it('serves HTTPS, runs the demo over it, and answers signed requests from a client that trusts the certificate', async () => {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      ], { stdio: 'ignore' });
+      const { sample, logger } = await start(adapter, { TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
+      expect(sample.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(sample.demo.signed).toEqual({ status: 201 });
+      expect(sample.demo.tampered).toEqual({ status: 401, code: 'invalid_signature' });
+      expect(logger.lines.some((l) => l.includes('HTTPS required'))).toBe(true);
+
+      const send = fetchTrusting(readFileSync(cert));
+      const orders = new SigningService().withCredentials({ apiKey: sample.demo.apiKey, secret: TEST_SECRET });
+      const url = `${sample.url}/invoices/9`;
+      const res = await send(url, { headers: orders.sign({ method: 'GET', url }) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ caller: 'orders', id: '9' });
+      // A client that does not trust the certificate cannot connect at all.
+      await expect(fetch(url)).rejects.toThrow();
+    });
+  });
+
   it('warns loudly when it had to generate a throwaway secret, without logging it', async () => {
     const logger = new CapturingLogger();
     const config = loadSampleConfig({ PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'gen.sqlite')}` });
@@ -204,7 +255,23 @@ describe('loadSampleConfig', () => {
       schemes: ['v1'],
       rateLimitPerMinute: 600,
       keyCacheTtlMs: undefined,
+      redisUrl: undefined,
+      tls: undefined,
+      requireHttps: false,
     });
+  });
+
+  it('serves HTTPS when given TLS_CERT_FILE and TLS_KEY_FILE, and then requires it', () => {
+    const config = loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem' });
+    expect(config.tls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(config.requireHttps).toBe(true);
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, REQUIRE_HTTPS: 'true' }).requireHttps).toBe(true);
+    expect(() => loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, TLS_CERT_FILE: 'c.pem' })).toThrow(
+      'Invalid configuration: set both TLS_CERT_FILE and TLS_KEY_FILE to serve HTTPS, or neither.',
+    );
+    expect(() => loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, REQUIRE_HTTPS: 'yes' })).toThrow(
+      'Invalid configuration: REQUIRE_HTTPS must be true or false, got "yes".',
+    );
   });
 
   it('reads every variable', () => {
@@ -247,7 +314,7 @@ describe('loadSampleConfig', () => {
     [{ PORT: 'abc' }, /PORT must be an integer from 0 to 65535, got "abc"/],
     [{ PORT: '70000' }, /PORT must be an integer/],
     [{ HTTP_ADAPTER: 'koa' }, /HTTP_ADAPTER must be one of express, fastify, got "koa"/],
-    [{ API_SECRET_MODE: 'per-key' }, /API_SECRET_MODE must be one of shared, derived/],
+    [{ API_SECRET_MODE: 'per-key' }, /API_SECRET_MODE must be shared or derived, got "per-key"/],
     [{ API_AUTH_SCHEMES: 'v1,v2' }, /API_AUTH_SCHEMES must be one of v1, v0, got "v2"/],
     [{ API_AUTH_SCHEMES: ' , ' }, /API_AUTH_SCHEMES must list v1 and\/or v0/],
     [{ RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE must be an integer at least 1, got "0"/],
@@ -270,6 +337,16 @@ describe('loadSampleConfig', () => {
       expect(text).not.toContain('too-short-secret');
       expect(text).not.toContain('short-previous-secret');
     }
+  });
+
+  it('takes REDIS_URL and refuses one that is not a redis:// URL', () => {
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET }).redisUrl).toBeUndefined();
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl).toBe(
+      'redis://127.0.0.1:6379',
+    );
+    expect(() => loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, REDIS_URL: 'localhost:6379' })).toThrow(
+      'Invalid configuration: REDIS_URL must look like redis://[:password@]host:port[/db].',
+    );
   });
 
   it('refuses a previous secret without a current one, and a missing secret in production', () => {

@@ -19,3 +19,12 @@ export function mysqlOptions(): DataSourceOptions {
 export function sqliteOptions(database = ':memory:'): DataSourceOptions {
   return { type: 'better-sqlite3', database };
 }
+
+/** Redis under test, from REDIS_URL (e.g. redis://127.0.0.1:6379). */
+export const REDIS_URL = process.env.REDIS_URL;
+
+/** `describe` for suites that need Redis; skipped, with the reason in its name, when REDIS_URL is not set. */
+export const describeWithRedis: jest.Describe = REDIS_URL
+  ? describe
+  : (((name: string, fn: () => void) =>
+      describe.skip(`${name} [SKIPPED: set REDIS_URL=redis://127.0.0.1:6379 to run]`, fn)) as jest.Describe);

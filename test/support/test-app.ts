@@ -80,6 +80,8 @@ export interface TestAppOptions {
   rawBody?: boolean;
   /** SQLite database path. Default in memory. */
   database?: string;
+  /** A MySQL/MariaDB database instead of SQLite (e.g. `{ url: MYSQL_URL }`); timezone defaults to 'Z'. */
+  mysql?: { url?: string; timezone?: string };
 }
 
 export interface TestApp {
@@ -98,8 +100,9 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   @Module({
     imports: [
       TypeOrmModule.forRoot({
-        type: 'better-sqlite3',
-        database: options.database ?? ':memory:',
+        ...(options.mysql
+          ? { type: 'mysql' as const, url: options.mysql.url, timezone: options.mysql.timezone ?? 'Z' }
+          : { type: 'better-sqlite3' as const, database: options.database ?? ':memory:' }),
         entities: [ApiKey],
         migrations: apiKeyAuthMigrations,
         migrationsRun: true,

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ApiKeyCache, resolveApiKeyAuthOptions, type ApiKeyRecord, type ApiKeyStore } from '../../lib/index.js';
+import { ApiKeyCache, KeyStoreTimeoutError, resolveApiKeyAuthOptions, type ApiKeyRecord, type ApiKeyStore } from '../../lib/index.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -50,7 +50,7 @@ class FakeStore implements ApiKeyStore {
   }
 }
 
-function makeCache(keyCache: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number } = {}) {
+function makeCache(keyCache: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number; lookupTimeoutMs?: number } = {}) {
   const store = new FakeStore();
   const options = resolveApiKeyAuthOptions(
     { secrets: ['s'.repeat(32)], keyCache: { ttlMs: 1_000, negativeTtlMs: 200, maxEntries: 100, ...keyCache } },
@@ -300,5 +300,19 @@ describe('ApiKeyCache', () => {
     await cache.get(a);
     await cache.get(b);
     expect(store.calls).toEqual([a, b, a, c, b]);
+  });
+
+  it('rejects with KeyStoreTimeoutError when the store does not answer within lookupTimeoutMs, and caches nothing', async () => {
+    jest.restoreAllMocks();
+    const { store, cache } = makeCache({ lookupTimeoutMs: 50 });
+    store.manual = true;
+    await expect(cache.get(KEY)).rejects.toBeInstanceOf(KeyStoreTimeoutError);
+    await expect(cache.get(KEY)).rejects.toThrow('the API key store did not answer within 50 ms');
+    expect(store.calls).toEqual([KEY, KEY]);
+    // A late answer to the timed-out lookup is not cached either.
+    store.pending[0].resolve(record(KEY));
+    store.manual = false;
+    store.records.set(KEY, record(KEY, 'later'));
+    expect(await cache.get(KEY)).toEqual(record(KEY, 'later'));
   });
 });

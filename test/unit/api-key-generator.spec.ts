@@ -71,6 +71,15 @@ describe('generateApiKey', () => {
     expect(chiSquare(text)).toBeGreaterThan(CHI2_61_P1E4 * 10);
   });
 
+  it.each([48, 128])('draws keys of %i characters uniformly too (chi-square, p = 1e-4) and never repeats one', (length) => {
+    const keys = Array.from({ length: Math.ceil(640_000 / length) }, () => generateApiKey(length));
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const key of keys) expect(key).toMatch(new RegExp(`^[A-Za-z0-9]{${length}}$`));
+    const text = keys.join('');
+    expect(new Set(text).size).toBe(62);
+    expect(chiSquare(text)).toBeLessThan(CHI2_61_P1E4);
+  });
+
   it('uses every character at every position (no fixed or sequential parts)', () => {
     const seen = Array.from({ length: 32 }, () => new Set<string>());
     for (let i = 0; i < 5_000; i++) {

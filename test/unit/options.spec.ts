@@ -49,12 +49,16 @@ describe('resolveApiKeyAuthOptions', () => {
         secretMode: 'shared',
         schemes: new Set(['v1']),
         toleranceSeconds: 300,
+        requireHttps: false,
+        maxBodyBytes: 1_048_576,
         rateLimit: { limit: 600, ttlMs: 60_000, blockDurationMs: 60_000 },
         failedAttempts: { limit: 30, ttlMs: 60_000, blockDurationMs: 60_000 },
         throttlerStorage: undefined,
-        keyCache: { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000 },
+        keyCache: { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000, lookupTimeoutMs: 1_000 },
+        keyInvalidation: undefined,
         nonces: { store: undefined, maxEntries: 1_000_000 },
         signing: undefined,
+        apiKeyLength: 32,
       });
     });
 
@@ -216,6 +220,21 @@ describe('resolveApiKeyAuthOptions', () => {
     });
   });
 
+  describe('requireHttps and maxBodyBytes', () => {
+    it('take the given values', () => {
+      expect(resolve({ requireHttps: true }).requireHttps).toBe(true);
+      expect(resolve({ maxBodyBytes: 10 }).maxBodyBytes).toBe(10);
+    });
+
+    it.each([0, -1, 1.5])('rejects maxBodyBytes %p', (value) => {
+      expectConfigError(
+        () => resolve({ maxBodyBytes: value }),
+        InvalidOptionError,
+        invalidMessage('maxBodyBytes', `must be a positive integer, got ${value}.`),
+      );
+    });
+  });
+
   describe('toleranceSeconds', () => {
     it('accepts a positive integer', () => {
       expect(resolve({ toleranceSeconds: 1 }).toleranceSeconds).toBe(1);
@@ -277,19 +296,21 @@ describe('resolveApiKeyAuthOptions', () => {
         ttlMs: 30_000,
         negativeTtlMs: 5_000,
         maxEntries: 7,
+        lookupTimeoutMs: 1_000,
       });
     });
 
     it('merges partial options with the defaults', () => {
-      expect(resolve({ keyCache: { ttlMs: 1_000 } }).keyCache).toEqual({ ttlMs: 1_000, negativeTtlMs: 5_000, maxEntries: 10_000 });
+      expect(resolve({ keyCache: { ttlMs: 1_000 } }).keyCache).toEqual({ ttlMs: 1_000, negativeTtlMs: 5_000, maxEntries: 10_000, lookupTimeoutMs: 1_000 });
       expect(resolve({ keyCache: { negativeTtlMs: 10, maxEntries: 3 } }).keyCache).toEqual({
         ttlMs: 30_000,
         negativeTtlMs: 10,
         maxEntries: 3,
+        lookupTimeoutMs: 1_000,
       });
     });
 
-    it.each(['ttlMs', 'negativeTtlMs', 'maxEntries'] as const)('rejects a bad %s', (field) => {
+    it.each(['ttlMs', 'negativeTtlMs', 'maxEntries', 'lookupTimeoutMs'] as const)('rejects a bad %s', (field) => {
       for (const value of [0, -1, 0.5]) {
         expectConfigError(
           () => resolve({ keyCache: { [field]: value } }),
@@ -373,6 +394,27 @@ describe('resolveApiKeyAuthOptions', () => {
         invalidMessage('signing.scheme', "must be 'v1' or 'v0', got 'v2'."),
       );
     });
+  });
+
+  describe('apiKeyLength', () => {
+    it.each([32, 33, 64, 128])('accepts %i', (length) => {
+      expect(resolve({ apiKeyLength: length }).apiKeyLength).toBe(length);
+    });
+
+    it('defaults to 32 when undefined', () => {
+      expect(resolve({ apiKeyLength: undefined }).apiKeyLength).toBe(32);
+    });
+
+    it.each([0, 16, 31, 129, 1000, -32, 32.5, Number.NaN, Number.POSITIVE_INFINITY, '48' as unknown as number])(
+      'rejects %p',
+      (length) => {
+        expectConfigError(
+          () => resolve({ apiKeyLength: length }),
+          InvalidOptionError,
+          invalidMessage('apiKeyLength', `must be an integer from 32 to 128, got ${String(length)}.`),
+        );
+      },
+    );
   });
 
   it('validates the secrets before any other option', () => {

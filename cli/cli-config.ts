@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+// Light modules only (no Nest, no TypeORM), so that usage errors and --help answer fast.
+import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
+import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
+import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
+import { UsageError } from './cli.error.js';
+import {
+  envValue,
+  EnvironmentError,
+  parseDatabaseUrl,
+  parseRedisUrl,
+  parseSecretMode,
+  readSecrets,
+  type DatabaseConfig,
+  type Env,
+} from './environment.parser.js';
+
+export { describeDatabase, DEFAULT_SQLITE_PATH } from './environment.parser.js';
+
+/** Where the key table lives. */
+export type CliDatabase = DatabaseConfig;
+
+/** The CLI's environment, parsed and checked: the same variables as the sample app. */
+export interface CliConfig {
+  database: CliDatabase;
+  secretMode: SecretMode;
+  /** API_SHARED_SECRET then API_SHARED_SECRET_PREVIOUS; empty when unset. */
+  secrets: string[];
+  /** REDIS_URL: where key changes are announced to running instances; undefined when unset. */
+  redisUrl?: string;
+}
+
+/**
+ * Reads DATABASE_URL (`sqlite:<file>` or `mysql://user:pass@host:port/db`,
+ * default `sqlite:.data/sample.sqlite`), API_SHARED_SECRET,
+ * API_SHARED_SECRET_PREVIOUS (comma-separated), API_SECRET_MODE
+ * (`shared` or `derived`) and REDIS_URL (optional).
+ * @throws UsageError on the first bad value; its message never holds a secret.
+ */
+export function loadCliConfig(env: Env = process.env): CliConfig {
+  try {
+    return {
+      database: parseDatabaseUrl(envValue(env, 'DATABASE_URL')),
+      secretMode: parseSecretMode(envValue(env, 'API_SECRET_MODE')),
+      secrets: readSecrets(env),
+      redisUrl: parseRedisUrl(envValue(env, 'REDIS_URL')),
+    };
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The module options ApiKeyService runs with, validated by the same
+ * `resolveApiKeyAuthOptions` as the app. `needsSecret`: the command hands out
+ * a key's secret, which in `derived` mode needs the master secret.
+ */
+export function resolveCliOptions(config: CliConfig, needsSecret: boolean): ResolvedApiKeyAuthOptions {
+  if (config.secrets.length === 0 && needsSecret && config.secretMode === 'derived') {
+    throw new UsageError(
+      "API_SECRET_MODE=derived: set API_SHARED_SECRET to the master secret, from which the new key's secret is derived.",
+    );
+  }
+  // Without a secret, nothing is derived or signed: a throwaway value only satisfies the validation.
+  const secrets = config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')];
+  const secretMode = config.secrets.length > 0 ? config.secretMode : 'shared';
+  try {
+    return resolveApiKeyAuthOptions({ secrets, secretMode }, {});
+  } catch (error) {
+    if (error instanceof ApiKeyAuthConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,103 @@
+// Parsing of the environment variables that the CLI and the sample app share.
+// Light on purpose (no Nest, no TypeORM), so that usage errors answer fast.
+import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
+import { MIN_SECRET_LENGTH } from '../lib/protocol/index.js';
+
+/** A bad environment variable. The message names it and never holds a secret. */
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Where the key table lives. */
+export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
+
+/** DATABASE_URL's default (relative to the working directory). */
+export const DEFAULT_SQLITE_PATH = '.data/sample.sqlite';
+
+/** A variable's value with surrounding whitespace removed; undefined when unset or blank. */
+export function envValue(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+/** A comma-separated list, entries trimmed, empty ones dropped. */
+export function envList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** DATABASE_URL: `sqlite:<file>` or `mysql://user:pass@host:port/db`; default the SQLite file above. */
+export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
+  if (raw === undefined) return { type: 'sqlite', path: DEFAULT_SQLITE_PATH };
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length);
+    if (!path) throw new EnvironmentError('DATABASE_URL sqlite:<file> needs a file path, e.g. sqlite:.data/sample.sqlite.');
+    return { type: 'sqlite', path };
+  }
+  if (raw.startsWith('mysql://')) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new EnvironmentError('DATABASE_URL is not a valid URL; expected mysql://user:pass@host:port/db.');
+    }
+    if (!url.hostname || url.pathname.length <= 1) {
+      throw new EnvironmentError('DATABASE_URL needs a host and a database name: mysql://user:pass@host:port/db.');
+    }
+    return { type: 'mysql', url: raw };
+  }
+  throw new EnvironmentError('DATABASE_URL must be sqlite:<file> or mysql://user:pass@host:port/db.');
+}
+
+/** The database for messages: never the password. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.type === 'sqlite') return `SQLite ${database.path}`;
+  const url = new URL(database.url);
+  return `MySQL/MariaDB ${url.host}${url.pathname}`;
+}
+
+/** REDIS_URL: `redis://[:password@]host:port[/db]` (or `rediss://`); undefined when unset. */
+export function parseRedisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^rediss?:\/\/[^/\s]+/.test(raw)) {
+    throw new EnvironmentError('REDIS_URL must look like redis://[:password@]host:port[/db].');
+  }
+  return raw;
+}
+
+/**
+ * API_SHARED_SECRET then the comma-separated API_SHARED_SECRET_PREVIOUS,
+ * each at least 32 characters; empty when neither is set.
+ */
+export function readSecrets(env: Env): string[] {
+  const current = envValue(env, 'API_SHARED_SECRET');
+  const previous = envList(envValue(env, 'API_SHARED_SECRET_PREVIOUS'));
+  if (!current && previous.length > 0) {
+    throw new EnvironmentError('API_SHARED_SECRET_PREVIOUS is set but API_SHARED_SECRET is not.');
+  }
+  const secrets = current ? [current, ...previous] : [];
+  secrets.forEach((secret, i) => {
+    if (secret.length < MIN_SECRET_LENGTH) {
+      const name = i === 0 ? 'API_SHARED_SECRET' : `API_SHARED_SECRET_PREVIOUS (entry ${i})`;
+      throw new EnvironmentError(
+        `${name} must be at least ${MIN_SECRET_LENGTH} characters (it has ${secret.length}); try \`openssl rand -base64 48\`.`,
+      );
+    }
+  });
+  return secrets;
+}
+
+/** API_SECRET_MODE: `shared` (default) or `derived`. */
+export function parseSecretMode(raw: string | undefined): SecretMode {
+  const mode = raw ?? 'shared';
+  if (mode !== 'shared' && mode !== 'derived') {
+    throw new EnvironmentError(`API_SECRET_MODE must be shared or derived, got ${JSON.stringify(mode)}.`);
+  }
+  return mode;
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { assertCliBuilt, runCli } from '../support/cli.js';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** The commands `service-auth <group> --help` lists (without `help` itself). */
+async function commandsOf(...group: string[]): Promise<string[]> {
+  const { stdout, code } = await runCli([...group, '--help']);
+  expect(code).toBe(0);
+  const list = stdout.slice(stdout.indexOf('Commands:'));
+  return [...list.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((name) => name !== 'help');
+}
+
+/** The README section of the CLI, from its heading to the next `## ` heading. */
+function cliSection(): string {
+  const start = README.indexOf('\n## Key management and the CLI\n');
+  expect(start).toBeGreaterThan(0);
+  const end = README.indexOf('\n## ', start + 1);
+  return README.slice(start, end === -1 ? undefined : end);
+}
+
+describe('README', () => {
+  beforeAll(() => assertCliBuilt());
+
+  it('documents every CLI command under its own heading, with an example run', async () => {
+    const top = await commandsOf();
+    expect(top.sort()).toEqual(['keys', 'migrate', 'request', 'sign']);
+    const commands = [...top.filter((c) => c !== 'keys'), ...(await commandsOf('keys')).map((c) => `keys ${c}`)];
+    expect(commands).toHaveLength(7);
+
+    const section = cliSection();
+    const headings = [...section.matchAll(/^### `([^`]+)`/gm)].map((m) => m[1]);
+    const examples = [...section.matchAll(/```console\n([\s\S]*?)```/g)].map((m) => m[1]);
+    for (const command of commands) {
+      expect(headings.some((heading) => heading === command || heading.startsWith(`${command} `))).toBe(true);
+      expect(examples.some((example) => new RegExp(`^\\$ .*service-auth ${command}( |$)`, 'm').test(example))).toBe(true);
+    }
+  });
+
+  it('documents the environment, the exit codes and SERVICE_AUTH_SECRET', () => {
+    const section = cliSection();
+    for (const variable of ['DATABASE_URL', 'API_SHARED_SECRET', 'API_SHARED_SECRET_PREVIOUS', 'API_SECRET_MODE', 'SERVICE_AUTH_SECRET']) {
+      expect(section).toContain(`| \`${variable}\` |`);
+    }
+    expect(section).toMatch(/Exit status: `0` success; `1` failure .*`2` usage error/s);
+    expect(section).toContain('npm run cli --');
+  });
+});
