@@ -46,7 +46,8 @@ interface IncomingRequest {
   ip?: string;
   rawHeaders?: string[];
   raw?: { url?: string; originalUrl?: string; rawHeaders?: string[] };
-  socket?: { remoteAddress?: string };
+  socket?: { remoteAddress?: string; encrypted?: boolean };
+  protocol?: string;
   [SERVICE_CALLER_PROPERTY]?: ServiceCallerInfo;
 }
 
@@ -141,6 +142,7 @@ export class ApiKeyGuard implements CanActivate {
         this.checkAllowedServices(authenticated, route);
         return true;
       }
+      if (this.options.requireHttps && !this.isHttps(request)) throw new ServiceAuthException('https_required');
       this.refuseBlockedAddress(request);
       const { caller, credentials } = await this.authenticate(request);
       const usage = await this.recordNonceAndCount(credentials);
@@ -170,19 +172,37 @@ export class ApiKeyGuard implements CanActivate {
         `Signature scheme ${credentials.scheme} is not accepted by this service; sign with ${[...this.options.schemes].join(' or ')}.`,
       );
     }
-    const requestParts = credentials.scheme === 'v1' ? this.readRequestParts(request) : undefined;
 
     const now = nowSeconds();
     if (!isTimestampFresh(credentials.timestampSeconds, now, this.options.toleranceSeconds)) {
       throw new ServiceAuthException('stale_timestamp');
     }
+    const requestParts = credentials.scheme === 'v1' ? this.readRequestParts(request) : undefined;
 
+    // The signature is checked before the key is looked up. Every secret can
+    // be known without the key table (shared, or derived from the key), so a
+    // wrong signature costs one HMAC per secret and no lookup, whether the key
+    // exists, is revoked or expired, or not: the same work and the same answer
+    // on every path, and a flood of random keys causes no database query.
+    if (!this.signatureMatches(credentials, requestParts)) {
+      throw new ServiceAuthException('invalid_signature');
+    }
     const found = this.lookUpKey(credentials.apiKey);
     // A cached key (the steady state) is used at once, without a round trip through the microtask queue.
     const record = isPromiseLike(found) ? await found : found;
-    // The HMAC is computed whether or not the key exists or is active, so that
-    // unknown, revoked and expired keys cost the same as a wrong signature.
-    const signatureValid = matchesAnySecret(
+    if (record === null || !isKeyActive(record, Date.now())) {
+      throw new ServiceAuthException('invalid_signature');
+    }
+
+    return {
+      caller: { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme },
+      credentials,
+    };
+  }
+
+  /** PROTOCOL.md step 4: the signature under any accepted secret, compared in constant time. */
+  protected signatureMatches(credentials: ParsedCredentials, requestParts: RequestParts | undefined): boolean {
+    return matchesAnySecret(
       this.secretsFor(credentials.apiKey),
       {
         scheme: credentials.scheme,
@@ -193,14 +213,6 @@ export class ApiKeyGuard implements CanActivate {
       },
       credentials.mac,
     );
-    if (!signatureValid || record === null || !isKeyActive(record, Date.now())) {
-      throw new ServiceAuthException('invalid_signature');
-    }
-
-    return {
-      caller: { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme },
-      credentials,
-    };
   }
 
   /**
@@ -227,10 +239,16 @@ export class ApiKeyGuard implements CanActivate {
     };
   }
 
-  /** The body bytes, or `undefined` when the request has no body. */
+  /**
+   * The body bytes, or `undefined` when the request has no body. A body over
+   * `maxBodyBytes` is refused before it is hashed.
+   */
   protected readRawBody(request: IncomingRequest): Buffer | undefined {
-    if (Buffer.isBuffer(request.rawBody)) return request.rawBody;
     const length = request.headers['content-length'];
+    if (Buffer.isBuffer(request.rawBody)) {
+      if (request.rawBody.length > this.options.maxBodyBytes) throw new ServiceAuthException('body_too_large');
+      return request.rawBody;
+    }
     const hasBody = request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (!hasBody) return undefined;
     this.logger.warn(
@@ -245,6 +263,16 @@ export class ApiKeyGuard implements CanActivate {
   protected secretsFor(apiKey: string): readonly HmacKey[] {
     if (this.options.secretMode === 'shared') return this.sharedSecretKeys;
     return this.options.secrets.map((master) => deriveKeySecret(master, apiKey));
+  }
+
+  /**
+   * Whether the request came over HTTPS: the framework's `request.protocol`,
+   * which believes `X-Forwarded-Proto` only under the adapter's trust-proxy
+   * setting, else the connection itself.
+   */
+  protected isHttps(request: IncomingRequest): boolean {
+    if (request.protocol !== undefined) return request.protocol === 'https';
+    return request.socket?.encrypted === true;
   }
 
   /** The address failed attempts are counted against. Honours the adapter's trust-proxy setting. */

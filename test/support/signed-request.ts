@@ -121,7 +121,7 @@ export function sendSigned(t: TestApp, spec: SignSpec, extraHeaders: Record<stri
 
 /** The exact error body of PROTOCOL.md, with its status, error name and code. */
 export function expectAuthError(res: WireResponse, status: number, code: string): void {
-  const error = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status];
+  const error = { 401: 'Unauthorized', 403: 'Forbidden', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status];
   expect({ status: res.status, code: res.json.code }).toEqual({ status, code });
   expect(Object.keys(res.json).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
   expect(res.json).toEqual({ statusCode: status, error, code, message: expect.any(String) });

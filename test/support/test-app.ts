@@ -78,6 +78,8 @@ export interface TestAppOptions {
   extras?: ApiKeyAuthModuleExtras;
   /** Create the app with `rawBody: true`. Default true. */
   rawBody?: boolean;
+  /** Believe X-Forwarded-* headers (the adapter's trust-proxy setting). Default false. */
+  trustProxy?: boolean;
   /** SQLite database path. Default in memory. */
   database?: string;
   /** A MySQL/MariaDB database instead of SQLite (e.g. `{ url: MYSQL_URL }`); timezone defaults to 'Z'. */
@@ -120,7 +122,9 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   })
   class TestAppModule {}
 
-  const adapter = options.adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+  const adapter =
+    options.adapter === 'fastify' ? new FastifyAdapter({ trustProxy: options.trustProxy ?? false }) : new ExpressAdapter();
+  if (options.trustProxy && adapter instanceof ExpressAdapter) adapter.set('trust proxy', true);
   const app = await NestFactory.create(TestAppModule, adapter, {
     rawBody: options.rawBody ?? true,
     logger: false,
