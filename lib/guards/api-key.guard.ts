@@ -32,6 +32,7 @@ import {
   RequestParts,
   secretKey,
   sha256Hex,
+  trimHttpWhitespace,
 } from '../protocol/index.js';
 import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
@@ -233,7 +234,7 @@ export class ApiKeyGuard implements CanActivate {
     const target = raw.originalUrl ?? raw.url ?? request.url;
     return {
       method: request.method,
-      host: host.trim(),
+      host: trimHttpWhitespace(host),
       target,
       bodySha256: sha256Hex(this.readRawBody(request)),
     };

@@ -46,7 +46,18 @@ function readHeader(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return value.join(', ');
-  return value.trim();
+  return trimHttpWhitespace(value);
+}
+
+const SURROUNDING_HTTP_WHITESPACE = /^[ \t]+|[ \t]+$/g;
+
+/**
+ * Removes the whitespace HTTP allows around a header value (spaces and tabs
+ * only), so that every implementation reads the same value: JavaScript's
+ * `trim()` would also strip Unicode spaces such as U+00A0.
+ */
+export function trimHttpWhitespace(value: string): string {
+  return value.replace(SURROUNDING_HTTP_WHITESPACE, '');
 }
 
 /**

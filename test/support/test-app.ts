@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Module, Param, Post, Type, UseGuards } f
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   AllowServices,
@@ -84,6 +84,8 @@ export interface TestAppOptions {
   database?: string;
   /** A MySQL/MariaDB database instead of SQLite (e.g. `{ url: MYSQL_URL }`); timezone defaults to 'Z'. */
   mysql?: { url?: string; timezone?: string };
+  /** NestFactory's `logger` option. Default `false` (no logs). */
+  logger?: LoggerService | LogLevel[] | false;
 }
 
 export interface TestApp {
@@ -127,7 +129,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   if (options.trustProxy && adapter instanceof ExpressAdapter) adapter.set('trust proxy', true);
   const app = await NestFactory.create(TestAppModule, adapter, {
     rawBody: options.rawBody ?? true,
-    logger: false,
+    logger: options.logger ?? false,
   });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

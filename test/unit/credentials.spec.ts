@@ -255,6 +255,16 @@ describe('parseCredentials', () => {
     expect(parsedOk(v0Headers({ 'x-api-signature': ` ${HEX} ` })).scheme).toBe('v0');
   });
 
+  it.each([
+    ['a no-break space (U+00A0)', '\u00a0'],
+    ['a line separator (U+2028)', '\u2028'],
+    ['an ideographic space (U+3000)', '\u3000'],
+    ['a vertical tab', '\u000b'],
+  ])('does not strip %s: only spaces and tabs are HTTP whitespace', (_name, ch) => {
+    expect(parseCredentials(v0Headers({ 'x-api-key': `${ch}${KEY}` }))).toEqual(malformed(KEY_MESSAGE));
+    expect(parseCredentials(v0Headers({ 'x-api-timestamp': `1700000000${ch}` })).ok).toBe(false);
+  });
+
   describe('empty values are present but malformed', () => {
     it.each([
       ['x-api-key', KEY_MESSAGE],
