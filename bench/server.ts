@@ -1,0 +1,157 @@
+// One benchmark server per process: `node dist/bench/server.js <auth> <adapter>`.
+// Listens on 127.0.0.1 (port 0 unless --port), prints one JSON line {"port","apiKey","pid"}
+// on stdout, and exits when its stdin closes (i.e. when the orchestrator goes away) or on SIGTERM.
+import 'reflect-metadata';
+import {
+  Body,
+  CanActivate,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Param,
+  Post,
+  UnauthorizedException,
+  type DynamicModule,
+  type INestApplication,
+  type Provider,
+} from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import {
+  ApiKey,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  ApiKeyService,
+  generateApiKey,
+  type ApiKeyAuthModuleOptions,
+} from '../lib/index.js';
+import { ADAPTERS, AUTHS, BENCH_SECRET, BENCH_SERVICE, isMain, type AdapterName, type AuthName } from './common.js';
+
+/** The same two routes in every variant; the handlers do the same (tiny) work everywhere. */
+@Controller()
+class BenchController {
+  @Get('items/:id')
+  get(@Param('id') id: string) {
+    return { id, status: 'open' };
+  }
+
+  @Post('items')
+  create(@Body() body: { lines?: unknown[] }) {
+    return { created: true, lines: Array.isArray(body?.lines) ? body.lines.length : 0 };
+  }
+}
+
+/** Nest's floor: what any global guard costs before it does any work. */
+@Injectable()
+class NoopGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+/** The keys the passport variant accepts: an in-memory map, like the cached key of ApiKeyGuard. */
+const passportKeys = new Map<string, { serviceName: string }>();
+
+/** The usual Nest API-key setup: passport-headerapikey behind @nestjs/passport's AuthGuard. */
+@Injectable()
+class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-key') {
+  constructor() {
+    super({ header: 'x-api-key', prefix: '' }, false);
+  }
+
+  validate(apiKey: string): { serviceName: string } {
+    const user = passportKeys.get(apiKey);
+    if (!user) throw new UnauthorizedException();
+    return user;
+  }
+}
+
+/** Module options of the ApiKeyGuard variants. */
+export function authOptions(auth: 'v1' | 'full' | 'v0'): ApiKeyAuthModuleOptions {
+  // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
+  const nonces = { maxEntries: 8_000_000 };
+  if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces };
+  if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces };
+  // Full stack: both limits on, the per-key one high enough never to answer 429 in a run.
+  return { secrets: [BENCH_SECRET], rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 }, nonces };
+}
+
+function benchModule(auth: AuthName): DynamicModule {
+  const imports: DynamicModule['imports'] = [];
+  const providers: Provider[] = [];
+  if (auth === 'noop') providers.push({ provide: APP_GUARD, useClass: NoopGuard });
+  if (auth === 'passport') {
+    imports.push(PassportModule);
+    providers.push(HeaderApiKeyStrategy, { provide: APP_GUARD, useClass: AuthGuard('api-key') });
+  }
+  if (auth === 'v1' || auth === 'full' || auth === 'v0') {
+    imports.push(
+      TypeOrmModule.forRoot({
+        type: 'better-sqlite3',
+        database: ':memory:',
+        entities: [ApiKey],
+        migrations: apiKeyAuthMigrations,
+        migrationsRun: true,
+        synchronize: false,
+        logging: false,
+      }),
+      ApiKeyAuthModule.forRoot(authOptions(auth)),
+    );
+  }
+  @Module({})
+  class BenchAppModule {}
+  return { module: BenchAppModule, imports, providers, controllers: [BenchController] };
+}
+
+export interface BenchServer {
+  app: INestApplication;
+  port: number;
+  apiKey: string;
+}
+
+/** Creates, keys and starts one variant's app on 127.0.0.1. */
+export async function startBenchServer(auth: AuthName, adapter: AdapterName, port = 0): Promise<BenchServer> {
+  const usesGuard = auth === 'v1' || auth === 'full' || auth === 'v0';
+  const app = await NestFactory.create(
+    benchModule(auth),
+    adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
+    // ApiKeyGuard needs the raw body (scheme v1 signs it); an app without it does not keep it.
+    { rawBody: usesGuard, logger: ['error', 'warn'] },
+  );
+  await app.listen(port, '127.0.0.1');
+  let apiKey: string;
+  if (usesGuard) {
+    apiKey = (await app.get(ApiKeyService).create(BENCH_SERVICE)).apiKey;
+  } else {
+    apiKey = generateApiKey();
+    passportKeys.set(apiKey, { serviceName: BENCH_SERVICE });
+  }
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, port: address.port, apiKey };
+}
+
+async function main(): Promise<void> {
+  const [auth, adapter] = process.argv.slice(2) as [AuthName, AdapterName];
+  if (!AUTHS.includes(auth) || !ADAPTERS.includes(adapter)) {
+    console.error(`usage: node dist/bench/server.js <${AUTHS.join('|')}> <${ADAPTERS.join('|')}>`);
+    process.exit(2);
+  }
+  const server = await startBenchServer(auth, adapter, Number(process.env.BENCH_PORT ?? 0));
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await server.app.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.stdin.on('end', close).on('close', close).resume();
+  process.on('SIGTERM', close).on('SIGINT', close);
+  process.stdout.write(`${JSON.stringify({ port: server.port, apiKey: server.apiKey, pid: process.pid })}\n`);
+}
+
+if (isMain(import.meta.url)) await main();

@@ -1,0 +1,110 @@
+// The benchmark is not a test (no timing is asserted here); this only checks that
+// `npm run bench` runs end to end and writes results of the documented shape.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(process.cwd());
+const runner = join(root, 'dist', 'bench', 'run.js');
+
+describe('npm run bench (smoke)', () => {
+  let out: string;
+
+  beforeAll(() => {
+    // `npm test` builds first; a bare `jest` run may not have.
+    if (!existsSync(runner)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+    out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  });
+
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs two variants for a second each and writes JSON and Markdown results', () => {
+    const run = spawnSync(
+      process.execPath,
+      [runner, '--duration', '1', '--warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
+        '--only', 'bare-fastify-get,v1-fastify-get', '--quick', '--out', out],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect({ status: run.status, signal: run.signal, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
+      status: 0,
+      signal: null,
+      stderr: '',
+    });
+
+    const report = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    expect(report).toMatchObject({
+      version: 1,
+      date: expect.any(String),
+      machine: { cpus: expect.any(Number), node: process.version },
+      settings: { duration: 1, rounds: 1, connections: 10, variants: ['bare-fastify-get', 'v1-fastify-get'] },
+      valid: true,
+      totalSeconds: expect.any(Number),
+    });
+    expect(report.variants.map((v: { id: string }) => v.id)).toEqual(['bare-fastify-get', 'v1-fastify-get']);
+    for (const v of report.variants) {
+      expect(v).toMatchObject({
+        rounds: 1,
+        rps: expect.any(Number),
+        latencyUs: { p50: expect.any(Number), p99: expect.any(Number) },
+        non2xx: 0,
+        errors: 0,
+        valid: true,
+      });
+      expect(v.requests).toBeGreaterThan(0);
+    }
+    const [bare, v1] = report.variants;
+    expect(bare.ratioToBare).toBe(1);
+    expect(v1.ratioToBare).toEqual(expect.any(Number));
+
+    expect(report.micro).toMatchObject({
+      hmacAndSha256: { get: expect.any(Number), post: expect.any(Number) },
+      protocolVerify: { get: expect.any(Number), post: expect.any(Number) },
+      guardV1: { get: expect.any(Number), post: expect.any(Number) },
+      guardFull: { get: expect.any(Number), post: expect.any(Number) },
+    });
+    expect(report.queries).toMatchObject({
+      coldStart: { requests: 1, queries: 1 },
+      steady: { queries: 0 },
+    });
+    expect(report.queries.floodRepeatedUnknown.queries).toBeLessThanOrEqual(report.queries.floodRepeatedUnknown.distinctKeys);
+    expect(report.nonceMemory).toMatchObject({ entries: 100_000, bytesPerEntry: expect.any(Number) });
+    expect(report.targets.map((t: { name: string }) => t.name)).toContain('v1 guard, Fastify, GET');
+
+    const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(markdown).toContain('| variant | adapter | route | req/s |');
+    expect(markdown).toContain('v1 guard');
+  }, 180_000);
+});
+
+describe('npm run bench:timing (smoke)', () => {
+  it('sends every kind of rejected request, all answered 401, and writes its comparison', () => {
+    const out = mkdtempSync(join(tmpdir(), 'timing-smoke-'));
+    try {
+      const run = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'timing.js'), '--requests', '40', '--out', out], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+      const result = JSON.parse(readFileSync(join(out, 'timing.json'), 'utf8'));
+      expect(result.summary.map((s: { kind: string; n: number }) => [s.kind, s.n])).toEqual([
+        ['unknown key', 40],
+        ['revoked key', 40],
+        ['active key, wrong signature', 40],
+        ['unknown key, valid signature (insider)', 40],
+        ['revoked key, valid signature (insider)', 40],
+      ]);
+      expect(result.comparisons).toHaveLength(4);
+      for (const c of result.comparisons) {
+        expect(c.ks).toBeGreaterThanOrEqual(0);
+        expect(c.ks).toBeLessThanOrEqual(1);
+      }
+      expect(readFileSync(join(out, 'timing.md'), 'utf8')).toContain('| revoked key | unknown key |');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
