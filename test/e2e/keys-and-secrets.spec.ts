@@ -1,18 +1,37 @@
 import { jest } from '@jest/globals';
 import { protocol } from '../../lib/index.js';
-import { ADAPTERS, createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import { MYSQL_URL } from '../support/databases.js';
+import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { ADAPTERS, createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type TestApp, type TestAppOptions } from '../support/test-app.js';
 import { expectRejected, nowSeconds, send, sendSigned, sign } from '../support/signed-request.js';
 
 const OTHER_SECRET = 'some-other-secret-nobody-configured-0123456789';
 const MASTER = 'master-secret-current-0123456789-abcdefghijkl';
 const OLD_MASTER = 'master-secret-previous-0123456789-abcdefghijk';
 
+/** The key table on SQLite, and on MySQL/MariaDB when MYSQL_URL is set (a scratch database of its own). */
+const KEY_STORES = MYSQL_URL ? (['SQLite', 'MySQL'] as const) : (['SQLite'] as const);
+if (!MYSQL_URL) {
+  describe.skip('keys and secrets on MySQL [SKIPPED: set MYSQL_URL=mysql://root@127.0.0.1:3306/test to run]', () => {
+    it('runs every case below against MySQL', () => undefined);
+  });
+}
+const SCRATCH_DB = 'service_auth_test_keys_and_secrets';
+
 /** PROTOCOL.md step 3 (key lookup) and step 4 (signature under each accepted secret), and the schemes. */
-describe.each(ADAPTERS)('keys and secrets (%s)', (adapter) => {
+describe.each(ADAPTERS.flatMap((adapter) => KEY_STORES.map((store) => [adapter, store] as const)))('keys and secrets (%s, %s)', (adapter, store) => {
+  let database: Pick<TestAppOptions, 'mysql'> = {};
+  beforeAll(async () => {
+    if (store === 'MySQL') database = { mysql: { url: await createScratchMysqlDatabase(SCRATCH_DB) } };
+  });
+  afterAll(async () => {
+    if (store === 'MySQL') await dropScratchMysqlDatabase(SCRATCH_DB);
+  });
+
   describe('shared secret, one key table', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp({ adapter });
+      t = await createTestApp({ adapter, ...database });
     });
     afterAll(() => t?.close());
     beforeEach(() => {
@@ -90,7 +109,7 @@ describe.each(ADAPTERS)('keys and secrets (%s)', (adapter) => {
     let t: TestApp;
     let apiKey: string;
     beforeAll(async () => {
-      t = await createTestApp({ adapter, auth: { secrets: [TEST_SECRET, TEST_PREVIOUS_SECRET] } });
+      t = await createTestApp({ adapter, ...database, auth: { secrets: [TEST_SECRET, TEST_PREVIOUS_SECRET] } });
       ({ apiKey } = await t.keys.create('orders'));
     });
     afterAll(() => t?.close());
@@ -120,7 +139,7 @@ describe.each(ADAPTERS)('keys and secrets (%s)', (adapter) => {
     let a: { apiKey: string; secret: string };
     let b: { apiKey: string; secret: string };
     beforeAll(async () => {
-      t = await createTestApp({ adapter, auth: { secretMode: 'derived', secrets: [MASTER, OLD_MASTER] } });
+      t = await createTestApp({ adapter, ...database, auth: { secretMode: 'derived', secrets: [MASTER, OLD_MASTER] } });
       const first = await t.keys.create('orders');
       const second = await t.keys.create('billing');
       a = { apiKey: first.apiKey, secret: first.secret! };
@@ -172,7 +191,7 @@ describe.each(ADAPTERS)('keys and secrets (%s)', (adapter) => {
     let t: TestApp;
     let apiKey: string;
     beforeAll(async () => {
-      t = await createTestApp({ adapter, auth: schemes ? { schemes } : {} });
+      t = await createTestApp({ adapter, ...database, auth: schemes ? { schemes } : {} });
       ({ apiKey } = await t.keys.create('orders'));
     });
     afterAll(() => t?.close());
@@ -197,7 +216,7 @@ describe.each(ADAPTERS)('keys and secrets (%s)', (adapter) => {
     let t: TestApp;
     let apiKey: string;
     beforeAll(async () => {
-      t = await createTestApp({ adapter, auth: { schemes } });
+      t = await createTestApp({ adapter, ...database, auth: { schemes } });
       ({ apiKey } = await t.keys.create('orders'));
     });
     afterAll(() => t?.close());
