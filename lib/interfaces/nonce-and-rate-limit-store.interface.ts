@@ -1,6 +1,7 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { NonceStore } from './nonce-store.interface.js';
 
+/** What `ThrottlerStorage.increment` resolves to (not exported by @nestjs/throttler's entry point). */
 export type ThrottlerRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /** A rate-limit counter increment, in the arguments of `ThrottlerStorage.increment`. */

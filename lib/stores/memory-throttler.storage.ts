@@ -1,7 +1,5 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-
-/** What `ThrottlerStorage.increment` resolves to (not exported by @nestjs/throttler's entry point). */
-export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+import type { ThrottlerRecord } from '../interfaces/nonce-and-rate-limit-store.interface.js';
 
 interface Counter {
   hits: number;
@@ -35,7 +33,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     limit: number,
     blockDuration: number,
     throttlerName: string,
-  ): Promise<ThrottlerStorageRecord> {
+  ): Promise<ThrottlerRecord> {
     const now = Date.now();
     const id = `${throttlerName}\u0000${key}`;
     let counter = this.counters.get(id);
