@@ -6,12 +6,9 @@ import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import {
-  ApiKey,
   ApiKeyAuthModule,
-  apiKeyAuthMigrations,
   ApiKeyService,
   generateApiKey,
   protocol,
@@ -19,6 +16,7 @@ import {
 } from '../lib/index.js';
 import { BENCH_SECRET, BENCH_SERVICE, isMain, makeNonces, nowSeconds, parseArgs, type AdapterName } from './common.js';
 import type { QueriesResult } from './report.js';
+import { inMemoryKeyTable } from './server.js';
 
 /** Counts the queries TypeORM sends; `reads` are SELECTs (key lookups), the rest writes. */
 class CountingLogger implements TypeOrmLogger {
@@ -54,15 +52,7 @@ async function startApp(adapter: AdapterName, auth: ApiKeyAuthModuleOptions) {
   const logger = new CountingLogger();
   @Module({
     imports: [
-      TypeOrmModule.forRoot({
-        type: 'better-sqlite3',
-        database: ':memory:',
-        entities: [ApiKey],
-        migrations: apiKeyAuthMigrations,
-        migrationsRun: true,
-        synchronize: false,
-        logger,
-      }),
+      inMemoryKeyTable({ logger }),
       ApiKeyAuthModule.forRoot({ secrets: [BENCH_SECRET], rateLimit: false, ...auth }),
     ],
     controllers: [ProbeController],

@@ -21,6 +21,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger as TypeOrmLogger } from 'typeorm';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import {
   ApiKey,
@@ -81,6 +82,19 @@ export function authOptions(auth: 'v1' | 'full' | 'v0'): ApiKeyAuthModuleOptions
   return { secrets: [BENCH_SECRET], rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 }, nonces };
 }
 
+/** The key table of every bench app: SQLite in memory, created by the module's migrations. */
+export function inMemoryKeyTable(logging: { logger?: TypeOrmLogger } = {}): DynamicModule {
+  return TypeOrmModule.forRoot({
+    type: 'better-sqlite3',
+    database: ':memory:',
+    entities: [ApiKey],
+    migrations: apiKeyAuthMigrations,
+    migrationsRun: true,
+    synchronize: false,
+    ...(logging.logger ? { logger: logging.logger } : { logging: false }),
+  });
+}
+
 function benchModule(auth: AuthName): DynamicModule {
   const imports: DynamicModule['imports'] = [];
   const providers: Provider[] = [];
@@ -90,18 +104,7 @@ function benchModule(auth: AuthName): DynamicModule {
     providers.push(HeaderApiKeyStrategy, { provide: APP_GUARD, useClass: AuthGuard('api-key') });
   }
   if (auth === 'v1' || auth === 'full' || auth === 'v0') {
-    imports.push(
-      TypeOrmModule.forRoot({
-        type: 'better-sqlite3',
-        database: ':memory:',
-        entities: [ApiKey],
-        migrations: apiKeyAuthMigrations,
-        migrationsRun: true,
-        synchronize: false,
-        logging: false,
-      }),
-      ApiKeyAuthModule.forRoot(authOptions(auth)),
-    );
+    imports.push(inMemoryKeyTable(), ApiKeyAuthModule.forRoot(authOptions(auth)));
   }
   @Module({})
   class BenchAppModule {}
