@@ -104,8 +104,8 @@ export class ApiKeyGuard implements CanActivate {
   private readonly combinedStore: NonceAndRateLimitStore | undefined;
   /** Addresses refused until the given time (ms) after too many failures. */
   private readonly blockedAddresses = new Map<string, number>();
-  /** The shared secrets as HMAC keys, made once rather than on every request. */
-  private readonly sharedSecretKeys: readonly HmacKey[];
+  /** The configured secrets (shared, or masters in derived mode) as HMAC keys, made once rather than on every request. */
+  private readonly secretKeys: readonly HmacKey[];
   /**
    * Route metadata by controller class, then handler, read once per route:
    * decorators do not change while the app runs, and four metadata lookups
@@ -125,10 +125,16 @@ export class ApiKeyGuard implements CanActivate {
   ) {
     this.combinedStore =
       nonceStore === (throttlerStorage as unknown) && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
-    this.sharedSecretKeys = Object.freeze(options.secrets.map(secretKey));
+    this.secretKeys = Object.freeze(options.secrets.map(secretKey));
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Answers at once, without a promise, when every step is in memory (a
+   * cached key, in-memory stores): the usual case costs no trip through the
+   * microtask queue. A step that has to wait (a key lookup, a Redis store)
+   * makes the answer a promise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return false;
     const route = this.routeAuth(context.getHandler(), context.getClass());
     if (route.isPublic) return true;
@@ -136,33 +142,33 @@ export class ApiKeyGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<IncomingRequest>();
     const response = http.getResponse<unknown>();
+    const reject = (error: unknown): Promise<never> => this.reject(error, request, response);
 
+    // Every failure, thrown here or rejected later, goes through reject() exactly once.
     try {
-      const authenticated = authenticatedCaller(request);
-      if (authenticated) {
-        this.checkAllowedServices(authenticated, route);
+      const earlier = authenticatedCaller(request);
+      if (earlier) {
+        this.checkAllowedServices(earlier, route);
         return true;
       }
       if (this.options.requireHttps && !this.isHttps(request)) throw new ServiceAuthException('https_required');
       this.refuseBlockedAddress(request);
-      const { caller, credentials } = await this.authenticate(request);
-      const usage = await this.recordNonceAndCount(credentials);
-      this.checkAllowedServices(caller, route);
-      this.enforceRateLimit(usage, response);
-      markAuthenticated(request, caller);
-      request[SERVICE_CALLER_PROPERTY] = caller;
-      this.keyUsage?.record(caller.apiKey);
-      return true;
+      const authenticated = this.authenticate(request);
+      const admitted = isPromiseLike(authenticated)
+        ? Promise.resolve(authenticated).then((done) => this.admit(done, route, request, response))
+        : this.admit(authenticated, route, request, response);
+      return isPromiseLike(admitted) ? Promise.resolve(admitted).catch(reject) : admitted;
     } catch (error) {
-      throw await this.handleRejection(error, this.getClientAddress(request), response);
+      return reject(error);
     }
   }
 
   /**
    * PROTOCOL.md steps 1 to 4: the request is well formed, fresh, and signed
-   * with a valid key. Throws a `ServiceAuthException` otherwise.
+   * with a valid key. Throws a `ServiceAuthException` otherwise (or returns a
+   * promise that rejects with one, when the key had to be looked up).
    */
-  protected async authenticate(request: IncomingRequest): Promise<AuthenticatedRequest> {
+  protected authenticate(request: IncomingRequest): AuthenticatedRequest | Promise<AuthenticatedRequest> {
     const parsed = parseCredentials(request.headers);
     if (!parsed.ok) throw new ServiceAuthException(parsed.code, parsed.message);
     const credentials = parsed.credentials;
@@ -189,16 +195,28 @@ export class ApiKeyGuard implements CanActivate {
       throw new ServiceAuthException('invalid_signature');
     }
     const found = this.lookUpKey(credentials.apiKey);
-    // A cached key (the steady state) is used at once, without a round trip through the microtask queue.
-    const record = isPromiseLike(found) ? await found : found;
-    if (record === null || !isKeyActive(record, Date.now())) {
-      throw new ServiceAuthException('invalid_signature');
-    }
+    if (isPromiseLike(found)) return Promise.resolve(found).then((record) => callerOf(record, credentials));
+    return callerOf(found, credentials);
+  }
 
-    return {
-      caller: { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme },
-      credentials,
+  /** Steps 5 to 7 for an authenticated request, then marks it: `true`, or a promise of it when a store is asynchronous. */
+  private admit(
+    { caller, credentials }: AuthenticatedRequest,
+    route: RouteAuth,
+    request: IncomingRequest,
+    response: unknown,
+  ): true | Promise<true> {
+    const finish = (usage: ThrottlerRecord | undefined): true => {
+      this.checkAllowedServices(caller, route);
+      this.enforceRateLimit(usage, response);
+      markAuthenticated(request, caller);
+      request[SERVICE_CALLER_PROPERTY] = caller;
+      this.keyUsage?.record(caller.apiKey);
+      return true;
     };
+    const usage = this.recordNonceAndCount(credentials);
+    if (!isPromiseLike(usage)) return finish(usage);
+    return Promise.resolve(usage).then(finish);
   }
 
   /** PROTOCOL.md step 4: the signature under any accepted secret, compared in constant time. */
@@ -262,8 +280,8 @@ export class ApiKeyGuard implements CanActivate {
 
   /** The secrets a signature by `apiKey` may have been made with, current first. */
   protected secretsFor(apiKey: string): readonly HmacKey[] {
-    if (this.options.secretMode === 'shared') return this.sharedSecretKeys;
-    return this.options.secrets.map((master) => deriveKeySecret(master, apiKey));
+    if (this.options.secretMode === 'shared') return this.secretKeys;
+    return this.secretKeys.map((master) => deriveKeySecret(master, apiKey));
   }
 
   /**
@@ -304,9 +322,10 @@ export class ApiKeyGuard implements CanActivate {
    * PROTOCOL.md step 5 (v1: the nonce is recorded, after the signature was
    * found valid) and the per-key request count of step 7, in one round trip
    * when the stores allow it. A replayed request is not counted.
-   * @returns the key's rate-limit record, or `undefined` without a rate limit.
+   * @returns the key's rate-limit record, or `undefined` without a rate limit
+   *   (a promise of it when a store answers asynchronously).
    */
-  private async recordNonceAndCount(credentials: ParsedCredentials): Promise<ThrottlerRecord | undefined> {
+  private recordNonceAndCount(credentials: ParsedCredentials): MaybePromise<ThrottlerRecord | undefined> {
     const limit = this.options.rateLimit;
     const counter = limit && {
       key: `service-auth:key:${credentials.apiKey}`,
@@ -315,28 +334,45 @@ export class ApiKeyGuard implements CanActivate {
       blockDurationMs: limit.blockDurationMs,
       throttlerName: THROTTLER_NAME_PER_KEY,
     };
-    if (credentials.scheme === 'v1') {
-      const nonceKey = `${credentials.apiKey}:${credentials.nonce}`;
-      const expiresAt = credentials.timestampSeconds + this.options.toleranceSeconds;
-      if (counter && this.combinedStore) {
-        const result = await this.nonceStoreCall(() => this.combinedStore!.recordNonceAndIncrement(nonceKey, expiresAt, counter));
-        if (!result.fresh) throw new ServiceAuthException('replayed_request');
-        return result.record;
-      }
-      const fresh = await this.nonceStoreCall(() => this.nonceStore.recordOnce(nonceKey, expiresAt));
-      if (!fresh) throw new ServiceAuthException('replayed_request');
+    const count = () =>
+      counter ? this.throttle(counter.key, counter.ttlMs, counter.limit, counter.blockDurationMs, counter.throttlerName) : undefined;
+    if (credentials.scheme !== 'v1') return count();
+
+    const nonceKey = `${credentials.apiKey}:${credentials.nonce}`;
+    const expiresAt = credentials.timestampSeconds + this.options.toleranceSeconds;
+    if (counter && this.combinedStore) {
+      const store = this.combinedStore;
+      return this.nonceStoreCall(
+        () => store.recordNonceAndIncrement(nonceKey, expiresAt, counter),
+        (result) => {
+          if (!result.fresh) throw new ServiceAuthException('replayed_request');
+          return result.record;
+        },
+      );
     }
-    if (!counter) return undefined;
-    return this.throttle(counter.key, counter.ttlMs, counter.limit, counter.blockDurationMs, counter.throttlerName);
+    return this.nonceStoreCall(
+      () => this.nonceStore.recordOnce(nonceKey, expiresAt),
+      (fresh) => {
+        if (!fresh) throw new ServiceAuthException('replayed_request');
+        return count();
+      },
+    );
   }
 
-  private async nonceStoreCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
+  /** Calls the nonce store and continues with its answer; a failing store becomes `503 nonce_store_unavailable`. */
+  private nonceStoreCall<T, R>(call: () => MaybePromise<T>, then: (answer: T) => MaybePromise<R>): MaybePromise<R> {
+    const unavailable = (error: unknown): never => {
       this.logger.error(`Nonce store unavailable, refusing v1 requests: ${describe(error)}`);
       throw new ServiceAuthException('nonce_store_unavailable');
+    };
+    let answer: MaybePromise<T>;
+    try {
+      answer = call();
+    } catch (error) {
+      return unavailable(error);
     }
+    if (!isPromiseLike(answer)) return then(answer);
+    return Promise.resolve(answer).then(then, unavailable);
   }
 
   private routeAuth(handler: Function, controller: Function): RouteAuth {
@@ -414,8 +450,12 @@ export class ApiKeyGuard implements CanActivate {
     }
   }
 
-  /** Turns any failure into the response PROTOCOL.md prescribes. */
-  private async handleRejection(error: unknown, address: string, response: unknown): Promise<unknown> {
+  /** Turns any failure into the response PROTOCOL.md prescribes, as a rejected promise. */
+  private async reject(error: unknown, request: IncomingRequest, response: unknown): Promise<never> {
+    throw await this.rejection(error, this.getClientAddress(request), response);
+  }
+
+  private async rejection(error: unknown, address: string, response: unknown): Promise<unknown> {
     if (error instanceof TooManyFailures) {
       this.setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
       return new ServiceAuthException('too_many_failed_attempts');
@@ -461,6 +501,19 @@ function countHeader(rawHeaders: string[] | undefined, lowerCaseName: string): n
     if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) count++;
   }
   return count;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The caller of an active key; every other key answers as a wrong signature does (PROTOCOL.md step 3). */
+function callerOf(record: ApiKeyRecord | null, credentials: ParsedCredentials): AuthenticatedRequest {
+  if (record === null || !isKeyActive(record, Date.now())) {
+    throw new ServiceAuthException('invalid_signature');
+  }
+  return {
+    caller: { apiKey: record.apiKey, serviceName: record.serviceName, scheme: credentials.scheme },
+    credentials,
+  };
 }
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

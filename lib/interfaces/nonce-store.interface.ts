@@ -6,8 +6,9 @@
 export interface NonceStore {
   /**
    * Records `key` until `expiresAtSeconds` (Unix seconds, inclusive).
-   * @returns `true` when newly recorded, `false` when already present.
-   * @throws when the store cannot record it (unreachable, full): the request is refused.
+   * @returns `true` when newly recorded, `false` when already present; an
+   *   in-memory store answers at once, a remote one with a promise.
+   * @throws (or rejects) when the store cannot record it (unreachable, full): the request is refused.
    */
-  recordOnce(key: string, expiresAtSeconds: number): Promise<boolean>;
+  recordOnce(key: string, expiresAtSeconds: number): boolean | Promise<boolean>;
 }

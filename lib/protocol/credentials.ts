@@ -57,7 +57,14 @@ const SURROUNDING_HTTP_WHITESPACE = /^[ \t]+|[ \t]+$/g;
  * `trim()` would also strip Unicode spaces such as U+00A0.
  */
 export function trimHttpWhitespace(value: string): string {
+  if (value.length === 0 || (!isHttpWhitespace(value.charCodeAt(0)) && !isHttpWhitespace(value.charCodeAt(value.length - 1)))) {
+    return value;
+  }
   return value.replace(SURROUNDING_HTTP_WHITESPACE, '');
+}
+
+function isHttpWhitespace(charCode: number): boolean {
+  return charCode === 0x20 || charCode === 0x09;
 }
 
 /**
@@ -70,29 +77,26 @@ export function parseCredentials(headers: HeaderBag): CredentialsParseResult {
   const timestamp = readHeader(headers, HEADER_TIMESTAMP);
   const signature = readHeader(headers, HEADER_SIGNATURE);
 
-  const missing: string[] = [];
-  if (apiKey === undefined) missing.push('X-API-Key');
-  if (timestamp === undefined) missing.push('X-API-Timestamp');
-  if (signature === undefined) missing.push('X-API-Signature');
-  if (missing.length > 0) {
-    return fail('missing_credentials', `Missing header(s): ${missing.join(', ')}.`);
+  if (apiKey === undefined || timestamp === undefined || signature === undefined) {
+    const missing = [apiKey === undefined && 'X-API-Key', timestamp === undefined && 'X-API-Timestamp', signature === undefined && 'X-API-Signature'];
+    return fail('missing_credentials', `Missing header(s): ${missing.filter(Boolean).join(', ')}.`);
   }
 
-  if (!API_KEY_PATTERN.test(apiKey!)) {
+  if (!API_KEY_PATTERN.test(apiKey)) {
     return fail('malformed_credentials', 'X-API-Key must be 16 to 128 characters of [A-Za-z0-9_-].');
   }
-  if (!TIMESTAMP_PATTERN.test(timestamp!)) {
+  if (!TIMESTAMP_PATTERN.test(timestamp)) {
     return fail('malformed_credentials', 'X-API-Timestamp must be Unix time in whole seconds (1 to 12 digits).');
   }
 
   let scheme: SignatureScheme;
   let hex: string;
-  if (signature!.startsWith(V1_SIGNATURE_PREFIX)) {
+  if (signature.startsWith(V1_SIGNATURE_PREFIX)) {
     scheme = 'v1';
-    hex = signature!.slice(V1_SIGNATURE_PREFIX.length);
+    hex = signature.slice(V1_SIGNATURE_PREFIX.length);
   } else {
     scheme = 'v0';
-    hex = signature!;
+    hex = signature;
   }
   if (!HEX_MAC_PATTERN.test(hex)) {
     return fail(
@@ -114,8 +118,8 @@ export function parseCredentials(headers: HeaderBag): CredentialsParseResult {
     ok: true,
     credentials: {
       scheme,
-      apiKey: apiKey!,
-      timestamp: timestamp!,
+      apiKey,
+      timestamp,
       timestampSeconds: Number(timestamp),
       nonce,
       mac: Buffer.from(hex, 'hex'),

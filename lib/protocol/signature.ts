@@ -1,4 +1,4 @@
-import { hmacSha256, macEquals, sha256Hex, type HmacKey } from './crypto.js';
+import { hmacSha256, hmacSha256Matches, sha256Hex, type HmacKey } from './crypto.js';
 import { HEADER_API_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignatureScheme, V1_SIGNATURE_PREFIX } from './protocol.constants.js';
 import { v0StringToSign, v1StringToSign } from './string-to-sign.js';
 
@@ -51,11 +51,11 @@ export function formatSignature(scheme: SignatureScheme, mac: Buffer): string {
  * constant time per comparison. Every secret is tried, so the work done does
  * not depend on which one (if any) matched.
  */
-export function matchesAnySecret(secrets: readonly HmacKey[], input: SignatureInput, mac: Buffer): boolean {
+export function matchesAnySecret(secrets: readonly HmacKey[], input: SignatureInput, mac: Uint8Array): boolean {
   const message = stringToSign(input);
   let matched = false;
   for (const secret of secrets) {
-    if (macEquals(hmacSha256(secret, message), mac)) matched = true;
+    if (hmacSha256Matches(secret, message, mac)) matched = true;
   }
   return matched;
 }

@@ -28,7 +28,7 @@ export class MemoryNonceStore implements NonceStore {
     return this.expiries.size;
   }
 
-  async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
+  recordOnce(key: string, expiresAtSeconds: number): boolean {
     const now = this.nowSeconds();
     this.sweep(now);
     const existing = this.expiries.get(key);
