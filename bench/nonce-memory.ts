@@ -1,6 +1,7 @@
-// Heap bytes per entry of MemoryNonceStore: `node --expose-gc dist/bench/nonce-memory.js [--entries N]`.
+// Bytes per entry of MemoryNonceStore: `node --expose-gc dist/bench/nonce-memory.js [--entries N]`.
 // Fills a store the way the guard does (`<apiKey>:<nonce>` keys, expiries spread over the
-// 300 s window) and measures the heap after full garbage collections. Prints one JSON line.
+// 300 s window) and measures the JavaScript heap plus array buffers (where the store's typed
+// arrays live) after full garbage collections. Prints one JSON line.
 import { randomBytes } from 'node:crypto';
 import { MemoryNonceStore } from '../lib/index.js';
 import { isMain, parseArgs } from './common.js';
@@ -8,10 +9,11 @@ import type { NonceMemoryResult } from './report.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function heapUsed(): number {
+function memoryUsed(): number {
   gc!();
   gc!();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
 export async function measureNonceMemory(entries: number): Promise<NonceMemoryResult> {
@@ -20,7 +22,7 @@ export async function measureNonceMemory(entries: number): Promise<NonceMemoryRe
   const window = 300;
   const now = 1_764_300_000;
   const store = new MemoryNonceStore(entries + 1, () => now);
-  const before = heapUsed();
+  const before = memoryUsed();
 
   const chunk = 10_000;
   let recordUs = 0;
@@ -33,11 +35,11 @@ export async function measureNonceMemory(entries: number): Promise<NonceMemoryRe
     for (let i = 0; i < n; i++) {
       // Requests arrive evenly over the window: expiries `timestamp + 300` rise second by second.
       const expiresAt = now + Math.floor(((done + i) * window) / entries);
-      if (!(await store.recordOnce(keys[i], expiresAt))) throw new Error('duplicate nonce');
+      if (!store.recordOnce(keys[i], expiresAt)) throw new Error('duplicate nonce');
     }
     recordUs += Number(process.hrtime.bigint() - start) / 1000;
   }
-  const after = heapUsed();
+  const after = memoryUsed();
   if (store.size !== entries) throw new Error(`store holds ${store.size}, expected ${entries}`);
   return {
     entries,

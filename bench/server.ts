@@ -75,7 +75,7 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 /** Module options of the ApiKeyGuard variants. */
 export function authOptions(auth: 'v1' | 'full' | 'v0'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
-  const nonces = { maxEntries: 8_000_000 };
+  const nonces: any = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
   if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces };
   if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces };
   // Full stack: both limits on, the per-key one high enough never to answer 429 in a run.

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import fc from 'fast-check';
 import { MemoryNonceStore, NonceStoreFullError } from '../../lib/index.js';
 
 /** A store whose clock the test moves. */
@@ -117,5 +118,92 @@ describe('MemoryNonceStore', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('refuses a non-finite expiry (it would be stored as "never used")', () => {
+    const { store } = storeAt(T);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) expect(() => store.recordOnce('k', bad)).toThrow(TypeError);
+    expect(store.size).toBe(0);
+  });
+
+  it('tells 300 000 similar keys apart and refuses each one replayed', () => {
+    const { store } = storeAt(T, 1_000_000);
+    const key = (i: number) => `BenchKey0123456789abcdefghijklmn:nonce-${String(i).padStart(16, '0')}`;
+    let fresh = 0;
+    for (let i = 0; i < 300_000; i++) if (store.recordOnce(key(i), T + 300)) fresh++;
+    expect(fresh).toBe(300_000);
+    let replays = 0;
+    for (let i = 0; i < 300_000; i++) if (!store.recordOnce(key(i), T + 300)) replays++;
+    expect(replays).toBe(300_000);
+    expect(store.size).toBe(300_000);
+  });
+
+  it('when the clock goes back, nonces it had counted out are refused again, and the table still rebuilds', () => {
+    const { store, clock } = storeAt(T, 10_000);
+    for (let i = 0; i < 2_000; i++) expect(store.recordOnce(`old:${i}`, T + 5)).toBe(true);
+    clock.now = T + 10;
+    store.sweep();
+    expect(store.size).toBe(0);
+    clock.now = T;
+    // Enough new nonces to force rebuilds while the old ones count as unexpired again.
+    for (let i = 0; i < 3_000; i++) expect(store.recordOnce(`new:${i}`, T + 5)).toBe(true);
+    for (let i = 0; i < 2_000; i++) expect(store.recordOnce(`old:${i}`, T + 5)).toBe(false);
+    for (let i = 0; i < 3_000; i++) expect(store.recordOnce(`new:${i}`, T + 5)).toBe(false);
+  });
+
+  describe('behaves exactly as a map of key -> expiry (model-based)', () => {
+    /** Puts every key in one of 4 home slots: long probe runs, expired slots inside them, many rebuilds. */
+    class CrowdedStore extends MemoryNonceStore {
+      protected override fingerprint(key: string): void {
+        super.fingerprint(key);
+        this.hashA &= 3;
+      }
+    }
+
+    type Op = { kind: 'record'; key: number; ttl: number } | { kind: 'tick'; seconds: number } | { kind: 'sweep' };
+    const ops = fc.array(
+      fc.oneof(
+        { weight: 8, arbitrary: fc.record({ kind: fc.constant('record' as const), key: fc.integer({ min: 0, max: 1_500 }), ttl: fc.integer({ min: 0, max: 30 }) }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), seconds: fc.integer({ min: 0, max: 8 }) }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
+      ),
+      { minLength: 200, maxLength: 3_000, size: 'max' },
+    );
+
+    function check(make: (max: number, clock: () => number) => MemoryNonceStore, maxEntries: number, sequence: Op[]): void {
+      let now = T;
+      const store = make(maxEntries, () => now);
+      const model = new Map<string, number>();
+      const live = () => [...model.values()].filter((expiry) => expiry >= now).length;
+      for (const op of sequence) {
+        if (op.kind === 'tick') now += op.seconds;
+        else if (op.kind === 'sweep') store.sweep();
+        else {
+          const key = `key:${op.key}`;
+          const expiry = now + op.ttl;
+          const known = model.get(key);
+          if (known !== undefined && known >= now) {
+            expect(store.recordOnce(key, expiry)).toBe(false);
+          } else if (live() >= maxEntries) {
+            expect(() => store.recordOnce(key, expiry)).toThrow(NonceStoreFullError);
+          } else {
+            expect(store.recordOnce(key, expiry)).toBe(true);
+            model.set(key, expiry);
+          }
+        }
+      }
+      store.sweep();
+      expect(store.size).toBe(live());
+    }
+
+    it.each([
+      ['spread keys', (max: number, clock: () => number) => new MemoryNonceStore(max, clock)],
+      ['keys crowded into 4 slots', (max: number, clock: () => number) => new CrowdedStore(max, clock)],
+    ])('%s', (_name, make) => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 2_000 }), ops, (maxEntries, sequence) => check(make, maxEntries, sequence)),
+        { numRuns: 25 },
+      );
+    });
   });
 });
