@@ -36,6 +36,7 @@ import {
 } from '../protocol/index.js';
 import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
+import { MemoryThrottlerStorage } from '../stores/memory-throttler.storage.js';
 
 /** The request shapes of Express and Fastify that the guard reads. */
 interface IncomingRequest {
@@ -441,12 +442,18 @@ export class ApiKeyGuard implements CanActivate {
     }
   }
 
-  private async throttle(key: string, ttl: number, limit: number, block: number, name: string) {
-    try {
-      return await this.throttlerStorage.increment(key, ttl, limit, block, name);
-    } catch (error) {
+  /** Counts a request; a failing storage becomes `503 rate_limit_store_unavailable`. Synchronous with the in-memory storage. */
+  private throttle(key: string, ttl: number, limit: number, block: number, name: string): MaybePromise<ThrottlerRecord> {
+    const unavailable = (error: unknown): never => {
       this.logger.error(`Rate-limit storage unavailable: ${describe(error)}`);
       throw new ServiceAuthException('rate_limit_store_unavailable');
+    };
+    try {
+      const storage = this.throttlerStorage;
+      if (storage instanceof MemoryThrottlerStorage) return storage.incrementNow(key, ttl, limit, block, name);
+      return Promise.resolve(storage.increment(key, ttl, limit, block, name)).catch(unavailable);
+    } catch (error) {
+      return unavailable(error);
     }
   }
 

@@ -34,6 +34,11 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
+    return this.incrementNow(key, ttl, limit, blockDuration, throttlerName);
+  }
+
+  /** `increment`, answered at once: the guard uses it to stay synchronous when every store is in memory. */
+  incrementNow(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): ThrottlerRecord {
     const now = Date.now();
     const id = `${throttlerName}\u0000${key}`;
     let counter = this.counters.get(id);

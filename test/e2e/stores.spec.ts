@@ -81,4 +81,74 @@ describe.each(ADAPTERS)('store failures (%s)', (adapter) => {
       expectRejected(t, res, 401, 'invalid_signature');
     });
   });
+
+  /**
+   * The guard answers synchronously when a store does, and waits when it
+   * returns a promise: both shapes, and both ways of failing (a throw, a
+   * rejection), must end the same way.
+   */
+  describe.each([
+    ['answering at once', <T,>(answer: () => T) => answer()],
+    ['answering with a promise', <T,>(answer: () => T) => Promise.resolve().then(answer)],
+  ])('custom stores %s', (_shape, deliver) => {
+    const state = { nonce: 'fresh' as 'fresh' | 'seen' | 'fail', counter: 'ok' as 'ok' | 'blocked' | 'fail' };
+    const nonceStore = {
+      recordOnce: () =>
+        deliver(() => {
+          if (state.nonce === 'fail') throw new Error('nonce backend down');
+          return state.nonce === 'fresh';
+        }),
+    };
+    const throttlerStorage = {
+      increment: () =>
+        deliver(() => {
+          if (state.counter === 'fail') throw new Error('counter backend down');
+          const blocked = state.counter === 'blocked';
+          return { totalHits: blocked ? 11 : 1, timeToExpire: 60, isBlocked: blocked, timeToBlockExpire: blocked ? 7 : 0 };
+        }),
+    };
+    let t: TestApp;
+    let apiKey: string;
+    beforeAll(async () => {
+      t = await createTestApp({
+        adapter,
+        // Cast: the ThrottlerStorage type wants a promise; a JavaScript storage may answer at once.
+        auth: { nonces: { store: nonceStore }, throttlerStorage: throttlerStorage as never, rateLimit: { limit: 10, ttlMs: 60_000 } },
+      });
+      ({ apiKey } = await t.keys.create('orders'));
+    });
+    afterAll(() => t?.close());
+    beforeEach(() => {
+      t.log.calls.length = 0;
+      state.nonce = 'fresh';
+      state.counter = 'ok';
+    });
+
+    it('lets a fresh, counted request through', async () => {
+      expect((await sendSigned(t, { apiKey, secret: TEST_SECRET })).status).toBe(200);
+      expect(t.log.calls).toEqual(['get:1']);
+    });
+
+    it('answers 401 replayed_request when the nonce store has seen the nonce', async () => {
+      state.nonce = 'seen';
+      expectRejected(t, await sendSigned(t, { apiKey, secret: TEST_SECRET }), 401, 'replayed_request');
+    });
+
+    it('answers 503 nonce_store_unavailable when the nonce store fails', async () => {
+      state.nonce = 'fail';
+      expectRejected(t, await sendSigned(t, { apiKey, secret: TEST_SECRET }), 503, 'nonce_store_unavailable');
+    });
+
+    it('answers 429 rate_limited with Retry-After when the counter says blocked', async () => {
+      state.counter = 'blocked';
+      const res = await sendSigned(t, { apiKey, secret: TEST_SECRET });
+      expectRejected(t, res, 429, 'rate_limited');
+      expect(res.headers['retry-after']).toBe('7');
+    });
+
+    it('answers 503 rate_limit_store_unavailable when the counter fails', async () => {
+      state.counter = 'fail';
+      expectRejected(t, await sendSigned(t, { apiKey, secret: TEST_SECRET }), 503, 'rate_limit_store_unavailable');
+    });
+  });
 });
