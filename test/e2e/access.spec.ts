@@ -109,4 +109,31 @@ describe.each(ADAPTERS)('route access (%s)', (adapter) => {
       expect(t.log.calls).toEqual([]);
     });
   });
+
+  describe('a serviceCaller property set before the guard', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({
+        adapter,
+        // Another middleware (or a body parser bug) leaving a caller-shaped object on the request.
+        beforeGuard: (request) => {
+          request.serviceCaller = { apiKey: 'ForgedKey0123456789', serviceName: 'billing-admin', scheme: 'v1' };
+        },
+      });
+    });
+    afterAll(() => t?.close());
+    beforeEach(() => {
+      t.log.calls.length = 0;
+    });
+
+    it('is not taken as authenticated: the request still needs a signature, and a signed one gets the real caller', async () => {
+      expectRejected(t, await send(t, { target: '/scoped' }), 401, 'missing_credentials');
+      expectRejected(t, await send(t, { method: 'DELETE', target: '/items/1' }), 401, 'missing_credentials');
+      const orders = (await t.keys.create('orders')).apiKey;
+      const ok = await sendSigned(t, { apiKey: orders, secret: TEST_SECRET, target: '/scoped' });
+      expect(ok.status).toBe(200);
+      expect(ok.json).toEqual({ caller: 'orders' });
+      expect(t.log.calls).toEqual(['scoped']);
+    });
+  });
 });

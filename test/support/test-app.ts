@@ -86,6 +86,8 @@ export interface TestAppOptions {
   mysql?: { url?: string; timezone?: string };
   /** NestFactory's `logger` option. Default `false` (no logs). */
   logger?: LoggerService | LogLevel[] | false;
+  /** Runs on every request before the guard (an Express middleware, a Fastify onRequest hook), with the request the guard sees. */
+  beforeGuard?: (request: Record<string, unknown>) => void;
 }
 
 export interface TestApp {
@@ -131,6 +133,15 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     rawBody: options.rawBody ?? true,
     logger: options.logger ?? false,
   });
+  const beforeGuard = options.beforeGuard;
+  if (beforeGuard && adapter instanceof FastifyAdapter) {
+    adapter.getInstance().addHook('onRequest', async (request) => beforeGuard(request as unknown as Record<string, unknown>));
+  } else if (beforeGuard) {
+    app.use((request: Record<string, unknown>, _response: unknown, next: () => void) => {
+      beforeGuard(request);
+      next();
+    });
+  }
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const host = `127.0.0.1:${address.port}`;
