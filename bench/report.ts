@@ -169,13 +169,41 @@ export function aggregate(variants: Variant[], runs: RunResult[], maxOtherCpu = 
     };
   });
   for (const s of summaries) {
-    const bare = summaries.find((b) => b.id === variantId('bare', s.adapter as Variant['adapter'], s.route as Variant['route']));
-    if (bare && bare.rps > 0) s.ratioToBare = s.rps / bare.rps;
-    if (bare && bare.serverCpuUsPerRequest !== null && s.serverCpuUsPerRequest !== null) {
-      s.addedServerUsPerRequest = s.serverCpuUsPerRequest - bare.serverCpuUsPerRequest;
-    }
+    const bareId = variantId('bare', s.adapter as Variant['adapter'], s.route as Variant['route']);
+    const bare = summaries.find((b) => b.id === bareId);
+    if (!bare) continue;
+    s.ratioToBare = pairedMedian(runs, s.id, bareId, maxOtherCpu, (a, b) => (b.rps > 0 ? a.rps / b.rps : null)) ?? (bare.rps > 0 ? s.rps / bare.rps : null);
+    s.addedServerUsPerRequest = pairedMedian(runs, s.id, bareId, maxOtherCpu, (a, b) =>
+      a.serverCpuUsPerRequest !== null && b.serverCpuUsPerRequest !== null ? a.serverCpuUsPerRequest - b.serverCpuUsPerRequest : null,
+    );
   }
   return summaries;
+}
+
+/**
+ * The median, over the rounds in which both variants were measured
+ * undisturbed, of `compare(run of a, run of b)` within the round. The
+ * machine's speed drifts between rounds (by a quarter, here); within one
+ * round both variants run back to back, so a per-round comparison cancels
+ * most of the drift, and the median drops a round in which it changed.
+ * `null` when no round has both.
+ */
+export function pairedMedian(
+  runs: RunResult[],
+  a: string,
+  b: string,
+  maxOtherCpu: number,
+  compare: (a: RunResult, b: RunResult) => number | null,
+): number | null {
+  const quiet = (r: RunResult) => (r.otherCpuCores ?? 0) <= maxOtherCpu;
+  const values: number[] = [];
+  for (const runA of runs) {
+    if (runA.variant !== a || !quiet(runA)) continue;
+    const runB = runs.find((r) => r.variant === b && r.round === runA.round && quiet(r));
+    const value = runB ? compare(runA, runB) : null;
+    if (value !== null) values.push(value);
+  }
+  return values.length > 0 ? median(values) : null;
 }
 
 export function evaluateTargets(report: BenchReport): TargetResult[] {
@@ -197,9 +225,9 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
   ratio('v1 guard, Express, 1 KiB POST', 'v1-express-post', 0.95);
   ratio('full stack, Fastify, GET', 'full-fastify-get', 0.7);
   for (const adapter of ['express', 'fastify'] as const) {
-    const ours = byId(`v1-${adapter}-get`);
-    const theirs = byId(`passport-${adapter}-get`);
-    const value = ours && theirs && theirs.rps > 0 ? ours.rps / theirs.rps : null;
+    const ours = `v1-${adapter}-get`;
+    const theirs = `passport-${adapter}-get`;
+    const value = pairedMedian(report.runs, ours, theirs, report.settings.maxOtherCpu, (a, b) => (b.rps > 0 ? a.rps / b.rps : null));
     targets.push({
       name: `v1 guard vs passport-headerapikey, ${adapter === 'express' ? 'Express' : 'Fastify'}, GET`,
       target: '>= 1.15x',
@@ -273,12 +301,13 @@ export function markdown(report: BenchReport): string {
   }
   lines.push('');
   lines.push(
-    'req/s: 2xx responses per second, mean of the rounds; x bare: against the bare route of the same adapter and route in this run; ' +
+    'req/s: 2xx responses per second, mean of the rounds; x bare: against the bare route of the same adapter and route, ' +
+      'the median over the rounds of the ratio within each round; ' +
       'p50/p99: latency under that load (median of the rounds); server us/req: CPU time of the server process (all threads, user + system) ' +
-      'per response; added: minus the bare route\'s; other cores: CPU taken by other work on the machine during the worst round.',
+      'per response; added: minus the bare route\'s (median of the rounds\' differences); other cores: CPU taken by other work on the machine during the worst round.',
   );
   lines.push('');
-  lines.push('Targets (ratios within this run):');
+  lines.push('Targets (median of the per-round ratios in this run):');
   lines.push('');
   lines.push('| target | wanted | measured | |');
   lines.push('| --- | --- | --- | --- |');
