@@ -1,8 +1,8 @@
 // `npm run bench`: builds (via the npm script), then runs `node dist/bench/run.js [flags]`.
 //
-//   --duration S     seconds measured per variant and round (default 4)
+//   --duration S     seconds measured per variant and round (default 3)
 //   --warmup S       unmeasured seconds before each measurement (default 1)
-//   --rounds N       rounds; each round runs every variant, in alternating order (default 4);
+//   --rounds N       rounds; each round runs every variant, in alternating order (default 6);
 //                    ratios are the median of the rounds' ratios
 //   --connections N  autocannon connections (default 50)
 //   --only LIST      comma-separated variant ids or prefixes (e.g. `v1-fastify,bare-fastify-get`)
@@ -118,9 +118,9 @@ function runChildScript<T>(script: string, args: string[], nodeFlags: string[] =
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const duration = number(args, 'duration', 4);
+  const duration = number(args, 'duration', 3);
   const warmup = number(args, 'warmup', 1);
-  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 4)));
+  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 6)));
   const connections = Math.max(1, Math.floor(number(args, 'connections', 50)));
   const quick = args.has('quick');
   const retries = Math.floor(number(args, 'retries', 2));
