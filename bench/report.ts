@@ -94,6 +94,8 @@ export interface BenchReport {
   settings: {
     duration: number;
     warmup: number;
+    /** Unmeasured seconds per server before the first round (absent in older reports). */
+    initialWarmup?: number;
     rounds: number;
     connections: number;
     /** Requests per second sent in total, or null: as many as the server answers. */
@@ -283,7 +285,8 @@ export function markdown(report: BenchReport): string {
   lines.push(
     `autocannon in the orchestrator process, ${report.settings.connections} connections, ` +
       `${report.settings.rounds} alternating round(s) of ${report.settings.duration} s per variant ` +
-      `(+${report.settings.warmup} s warm-up); server and load generator share the machine. ` +
+      `(+${report.settings.warmup} s warm-up; every server first warmed up for ${report.settings.initialWarmup ?? 0} s); ` +
+      `server and load generator share the machine. ` +
       `Rounds during which other work took more than ${report.settings.maxOtherCpu} cores were measured again and, ` +
       `when a variant has undisturbed rounds, left out.`,
   );

@@ -1,8 +1,9 @@
 // `npm run bench`: builds (via the npm script), then runs `node dist/bench/run.js [flags]`.
 //
-//   --duration S     seconds measured per variant and round (default 3)
-//   --warmup S       unmeasured seconds before each measurement (default 1)
-//   --rounds N       rounds; each round runs every variant, in alternating order (default 6);
+//   --duration S     seconds measured per variant and round (default 2)
+//   --warmup S       unmeasured seconds before each measurement (default 0.5)
+//   --initial-warmup S  unmeasured seconds per server before the first round, for the JIT (default 3)
+//   --rounds N       rounds; each round runs every variant, in alternating order (default 10);
 //                    ratios are the median of the rounds' ratios
 //   --connections N  autocannon connections (default 50)
 //   --only LIST      comma-separated variant ids or prefixes (e.g. `v1-fastify,bare-fastify-get`)
@@ -118,9 +119,10 @@ function runChildScript<T>(script: string, args: string[], nodeFlags: string[] =
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const duration = number(args, 'duration', 3);
-  const warmup = number(args, 'warmup', 1);
-  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 6)));
+  const duration = number(args, 'duration', 2);
+  const warmup = number(args, 'warmup', 0.5);
+  const initialWarmup = number(args, 'initial-warmup', 3);
+  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 10)));
   const connections = Math.max(1, Math.floor(number(args, 'connections', 50)));
   const quick = args.has('quick');
   const retries = Math.floor(number(args, 'retries', 2));
@@ -162,6 +164,14 @@ async function main(): Promise<void> {
       if (waited >= 1000) log(`waited ${(waited / 1000).toFixed(1)} s for other work on the machine to finish`);
     };
     const bestRps = new Map<string, number>();
+    // Until the JIT has compiled the hot paths (slower while both cores are busy), a server is not in its steady state.
+    if (initialWarmup > 0) {
+      log(`warming up every server for ${initialWarmup} s`);
+      for (const variant of variants) {
+        const warm = await drive(variant, servers.get(variant.id)!, 0, { connections, duration: initialWarmup, poolSize: 0, rate });
+        bestRps.set(variant.id, warm.rps);
+      }
+    }
     for (let round = 1; round <= rounds; round++) {
       // Alternate the order every round, so that drift on the machine hits every variant alike.
       const order = round % 2 === 1 ? variants : [...variants].reverse();
@@ -220,7 +230,7 @@ async function main(): Promise<void> {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
     },
-    settings: { duration, warmup, rounds, connections, rate: rate ?? null, variants: variants.map((v) => v.id), quick, retries, maxOtherCpu },
+    settings: { duration, warmup, initialWarmup, rounds, connections, rate: rate ?? null, variants: variants.map((v) => v.id), quick, retries, maxOtherCpu },
     runs,
     variants: [],
     micro,

@@ -24,7 +24,7 @@ describe('npm run bench (smoke)', () => {
   it('runs two variants for a second each and writes JSON and Markdown results', () => {
     const run = spawnSync(
       process.execPath,
-      [runner, '--duration', '1', '--warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
+      [runner, '--duration', '1', '--warmup', '0', '--initial-warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
         '--only', 'bare-fastify-get,v1-fastify-get', '--quick', '--out', out],
       { cwd: root, encoding: 'utf8', timeout: 120_000 },
     );
