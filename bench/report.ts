@@ -351,7 +351,7 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     lines.push(
       `In-memory nonce store: ${n.bytesPerEntry.toFixed(0)} bytes per entry at ${n.entries.toLocaleString('en-US')} entries ` +
-        `(${(n.heapBytes / 2 ** 20).toFixed(0)} MiB of heap; ${n.keyLength}-character keys over ${n.distinctExpirySeconds} expiry seconds), ` +
+        `(${(n.heapBytes / 2 ** 20).toFixed(0)} MiB of heap and array buffers; ${n.keyLength}-character keys over ${n.distinctExpirySeconds} expiry seconds), ` +
         `${n.recordOnceUs.toFixed(2)} us per recordOnce.`,
     );
   }
