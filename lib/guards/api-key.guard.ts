@@ -149,7 +149,6 @@ export class ApiKeyGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<IncomingRequest>();
     const response = http.getResponse<unknown>();
-    const reject = (error: unknown): Promise<never> => this.reject(error, request, response);
 
     // Every failure, thrown here or rejected later, goes through reject() exactly once.
     try {
@@ -164,9 +163,10 @@ export class ApiKeyGuard implements CanActivate {
       const admitted = isPromiseLike(authenticated)
         ? Promise.resolve(authenticated).then((done) => this.admit(done, route, request, response))
         : this.admit(authenticated, route, request, response);
-      return isPromiseLike(admitted) ? Promise.resolve(admitted).catch(reject) : admitted;
+      if (!isPromiseLike(admitted)) return admitted;
+      return Promise.resolve(admitted).catch((error: unknown) => this.reject(error, request, response));
     } catch (error) {
-      return reject(error);
+      return this.reject(error, request, response);
     }
   }
 
