@@ -107,6 +107,9 @@ interface RouteAuth {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   protected readonly logger = new Logger('ApiKeyGuard');
+  /** What a failing nonce store or rate-limit storage answers (made once, not per request). */
+  private readonly nonceStoreFailed = this.storeFailure('nonce_store_unavailable', 'Nonce store unavailable, refusing v1 requests');
+  private readonly rateLimitStoreFailed = this.storeFailure('rate_limit_store_unavailable', 'Rate-limit storage unavailable');
   /** Set when one store keeps both nonces and counters: both are then written in one round trip. */
   private readonly combinedStore: NonceAndRateLimitStore | undefined;
   /** Addresses refused until the given time (ms) after too many failures. */
@@ -319,6 +322,14 @@ export class ApiKeyGuard implements CanActivate {
     });
   }
 
+  /** Logs a store's failure (its error only, never the request) and answers 503 with `code`. */
+  private storeFailure(code: 'nonce_store_unavailable' | 'rate_limit_store_unavailable', what: string): (error: unknown) => never {
+    return (error) => {
+      this.logger.error(`${what}: ${describe(error)}`);
+      throw new ServiceAuthException(code);
+    };
+  }
+
   private keyStoreUnavailable(error: unknown): ServiceAuthException {
     this.logger.error(`API key store unavailable: ${describe(error)}`);
     return new ServiceAuthException('key_store_unavailable');
@@ -367,18 +378,14 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Calls the nonce store and continues with its answer; a failing store becomes `503 nonce_store_unavailable`. */
   private nonceStoreCall<T, R>(call: () => MaybePromise<T>, then: (answer: T) => MaybePromise<R>): MaybePromise<R> {
-    const unavailable = (error: unknown): never => {
-      this.logger.error(`Nonce store unavailable, refusing v1 requests: ${describe(error)}`);
-      throw new ServiceAuthException('nonce_store_unavailable');
-    };
     let answer: MaybePromise<T>;
     try {
       answer = call();
     } catch (error) {
-      return unavailable(error);
+      return this.nonceStoreFailed(error);
     }
     if (!isPromiseLike(answer)) return then(answer);
-    return Promise.resolve(answer).then(then, unavailable);
+    return Promise.resolve(answer).then(then, this.nonceStoreFailed);
   }
 
   private routeAuth(handler: Function, controller: Function): RouteAuth {
@@ -449,16 +456,12 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Counts a request; a failing storage becomes `503 rate_limit_store_unavailable`. Synchronous with the in-memory storage. */
   private throttle(key: string, ttl: number, limit: number, block: number, name: string): MaybePromise<ThrottlerRecord> {
-    const unavailable = (error: unknown): never => {
-      this.logger.error(`Rate-limit storage unavailable: ${describe(error)}`);
-      throw new ServiceAuthException('rate_limit_store_unavailable');
-    };
     try {
       const storage = this.throttlerStorage;
       if (storage instanceof MemoryThrottlerStorage) return storage.incrementNow(key, ttl, limit, block, name);
-      return Promise.resolve(storage.increment(key, ttl, limit, block, name)).catch(unavailable);
+      return Promise.resolve(storage.increment(key, ttl, limit, block, name)).catch(this.rateLimitStoreFailed);
     } catch (error) {
-      return unavailable(error);
+      return this.rateLimitStoreFailed(error);
     }
   }
 
