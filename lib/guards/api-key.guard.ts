@@ -107,7 +107,8 @@ interface RouteAuth {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   protected readonly logger = new Logger('ApiKeyGuard');
-  /** What a failing nonce store or rate-limit storage answers (made once, not per request). */
+  /** What a failing store answers (made once, not per request). */
+  private readonly keyStoreFailed = this.storeFailure('key_store_unavailable', 'API key store unavailable');
   private readonly nonceStoreFailed = this.storeFailure('nonce_store_unavailable', 'Nonce store unavailable, refusing v1 requests');
   private readonly rateLimitStoreFailed = this.storeFailure('rate_limit_store_unavailable', 'Rate-limit storage unavailable');
   /** Set when one store keeps both nonces and counters: both are then written in one round trip. */
@@ -162,10 +163,7 @@ export class ApiKeyGuard implements CanActivate {
       }
       if (this.options.requireHttps && !this.isHttps(request)) throw new ServiceAuthException('https_required');
       this.refuseBlockedAddress(request);
-      const authenticated = this.authenticate(request);
-      const admitted = isPromiseLike(authenticated)
-        ? Promise.resolve(authenticated).then((done) => this.admit(done, route, request, response))
-        : this.admit(authenticated, route, request, response);
+      const admitted = andThen(this.authenticate(request), (done) => this.admit(done, route, request, response));
       if (!isPromiseLike(admitted)) return admitted;
       return Promise.resolve(admitted).catch((error: unknown) => this.reject(error, request, response));
     } catch (error) {
@@ -204,9 +202,8 @@ export class ApiKeyGuard implements CanActivate {
     if (!this.signatureMatches(credentials, requestParts)) {
       throw new ServiceAuthException('invalid_signature');
     }
-    const found = this.lookUpKey(credentials.apiKey);
-    if (isPromiseLike(found)) return Promise.resolve(found).then((record) => callerOf(record, credentials));
-    return callerOf(found, credentials);
+    const found = callStore(() => this.keyCache.get(credentials.apiKey), this.keyStoreFailed);
+    return andThen(found, (record) => callerOf(record, credentials));
   }
 
   /** Steps 5 to 7 for an authenticated request, then marks it: `true`, or a promise of it when a store is asynchronous. */
@@ -223,9 +220,7 @@ export class ApiKeyGuard implements CanActivate {
       this.keyUsage?.record(caller.apiKey);
       return true;
     };
-    const usage = this.recordNonceAndCount(credentials);
-    if (!isPromiseLike(usage)) return finish(usage);
-    return Promise.resolve(usage).then(finish);
+    return andThen(this.recordNonceAndCount(credentials), finish);
   }
 
   /** PROTOCOL.md step 4: the signature under any accepted secret, compared in constant time. */
@@ -308,31 +303,15 @@ export class ApiKeyGuard implements CanActivate {
     return request.ip ?? request.socket?.remoteAddress ?? 'unknown';
   }
 
-  /** The key's record, at once when cached, else a promise; a failing store becomes `503 key_store_unavailable`. */
-  private lookUpKey(apiKey: string): ApiKeyRecord | null | Promise<ApiKeyRecord | null> {
-    let found: ReturnType<ApiKeyCache['get']>;
-    try {
-      found = this.keyCache.get(apiKey);
-    } catch (error) {
-      throw this.keyStoreUnavailable(error);
-    }
-    if (!isPromiseLike(found)) return found;
-    return Promise.resolve(found).catch((error: unknown) => {
-      throw this.keyStoreUnavailable(error);
-    });
-  }
-
   /** Logs a store's failure (its error only, never the request) and answers 503 with `code`. */
-  private storeFailure(code: 'nonce_store_unavailable' | 'rate_limit_store_unavailable', what: string): (error: unknown) => never {
+  private storeFailure(
+    code: 'key_store_unavailable' | 'nonce_store_unavailable' | 'rate_limit_store_unavailable',
+    what: string,
+  ): (error: unknown) => never {
     return (error) => {
       this.logger.error(`${what}: ${describe(error)}`);
       throw new ServiceAuthException(code);
     };
-  }
-
-  private keyStoreUnavailable(error: unknown): ServiceAuthException {
-    this.logger.error(`API key store unavailable: ${describe(error)}`);
-    return new ServiceAuthException('key_store_unavailable');
   }
 
   /**
@@ -359,33 +338,17 @@ export class ApiKeyGuard implements CanActivate {
     const expiresAt = credentials.timestampSeconds + this.options.toleranceSeconds;
     if (counter && this.combinedStore) {
       const store = this.combinedStore;
-      return this.nonceStoreCall(
-        () => store.recordNonceAndIncrement(nonceKey, expiresAt, counter),
-        (result) => {
-          if (!result.fresh) throw new ServiceAuthException('replayed_request');
-          return result.record;
-        },
-      );
+      const result = callStore(() => store.recordNonceAndIncrement(nonceKey, expiresAt, counter), this.nonceStoreFailed);
+      return andThen(result, (answer) => {
+        if (!answer.fresh) throw new ServiceAuthException('replayed_request');
+        return answer.record;
+      });
     }
-    return this.nonceStoreCall(
-      () => this.nonceStore.recordOnce(nonceKey, expiresAt),
-      (fresh) => {
-        if (!fresh) throw new ServiceAuthException('replayed_request');
-        return count();
-      },
-    );
-  }
-
-  /** Calls the nonce store and continues with its answer; a failing store becomes `503 nonce_store_unavailable`. */
-  private nonceStoreCall<T, R>(call: () => MaybePromise<T>, then: (answer: T) => MaybePromise<R>): MaybePromise<R> {
-    let answer: MaybePromise<T>;
-    try {
-      answer = call();
-    } catch (error) {
-      return this.nonceStoreFailed(error);
-    }
-    if (!isPromiseLike(answer)) return then(answer);
-    return Promise.resolve(answer).then(then, this.nonceStoreFailed);
+    const fresh = callStore(() => this.nonceStore.recordOnce(nonceKey, expiresAt), this.nonceStoreFailed);
+    return andThen(fresh, (isFresh) => {
+      if (!isFresh) throw new ServiceAuthException('replayed_request');
+      return count();
+    });
   }
 
   private routeAuth(handler: Function, controller: Function): RouteAuth {
@@ -456,13 +419,14 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Counts a request; a failing storage becomes `503 rate_limit_store_unavailable`. Synchronous with the in-memory storage. */
   private throttle(key: string, ttl: number, limit: number, block: number, name: string): MaybePromise<ThrottlerRecord> {
-    try {
-      const storage = this.throttlerStorage;
-      if (storage instanceof MemoryThrottlerStorage) return storage.incrementNow(key, ttl, limit, block, name);
-      return Promise.resolve(storage.increment(key, ttl, limit, block, name)).catch(this.rateLimitStoreFailed);
-    } catch (error) {
-      return this.rateLimitStoreFailed(error);
-    }
+    const storage = this.throttlerStorage;
+    return callStore(
+      () =>
+        storage instanceof MemoryThrottlerStorage
+          ? storage.incrementNow(key, ttl, limit, block, name)
+          : storage.increment(key, ttl, limit, block, name),
+      this.rateLimitStoreFailed,
+    );
   }
 
   /** Turns any failure into the response PROTOCOL.md prescribes, as a rejected promise. */
@@ -533,6 +497,26 @@ function callerOf(record: ApiKeyRecord | null, credentials: ParsedCredentials): 
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T> | null)?.then === 'function';
+}
+
+/** `next(value)`, at once when `value` is already there, else once it is: no microtask round for an in-memory answer. */
+function andThen<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return isPromiseLike(value) ? Promise.resolve(value).then(next) : next(value);
+}
+
+/**
+ * Calls a store that answers at once or with a promise; a throw or a
+ * rejection goes to `failed` (which answers 503). Errors of what runs after
+ * the answer are not the store's, and are not caught here.
+ */
+function callStore<T>(call: () => MaybePromise<T>, failed: (error: unknown) => never): MaybePromise<T> {
+  let answer: MaybePromise<T>;
+  try {
+    answer = call();
+  } catch (error) {
+    return failed(error);
+  }
+  return isPromiseLike(answer) ? Promise.resolve(answer).catch(failed) : answer;
 }
 
 function describe(error: unknown): string {

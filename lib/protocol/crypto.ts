@@ -105,8 +105,3 @@ export function sha256Hex(body: Uint8Array | undefined): string {
 export function deriveKeySecret(masterSecret: HmacKey, apiKey: string): string {
   return hmacSha256Hex(masterSecret, DERIVED_SECRET_PREFIX + apiKey);
 }
-
-/** Constant-time comparison of two 32-byte MACs. */
-export function macEquals(expected: Uint8Array, received: Uint8Array): boolean {
-  return expected.length === received.length && timingSafeEqual(expected, received);
-}
