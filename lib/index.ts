@@ -27,7 +27,8 @@ export type { ApiKeyStore } from './interfaces/api-key-store.interface.js';
 export type { NonceStore } from './interfaces/nonce-store.interface.js';
 export type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
 export type {
-  CounterIncrement,
+  Admission,
+  AdmissionResult,
   NonceAndRateLimitStore,
   ThrottlerRecord,
 } from './interfaces/nonce-and-rate-limit-store.interface.js';

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import {
@@ -105,7 +105,7 @@ interface RouteAuth {
  * unless every step passed.
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class ApiKeyGuard implements CanActivate, OnModuleInit {
   protected readonly logger = new Logger('ApiKeyGuard');
   /** What a failing store answers (made once, not per request). */
   private readonly keyStoreFailed = this.storeFailure('key_store_unavailable', 'API key store unavailable');
@@ -137,6 +137,13 @@ export class ApiKeyGuard implements CanActivate {
     this.combinedStore =
       nonceStore === (throttlerStorage as unknown) && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
     this.secretKeys = Object.freeze(options.secrets.map(secretKey));
+  }
+
+  /** Refuses to start on a store that cannot be used safely (`NonceStore.checkUsable`). */
+  async onModuleInit(): Promise<void> {
+    await this.nonceStore.checkUsable?.();
+    const storage = this.throttlerStorage as Partial<NonceAndRateLimitStore>;
+    if (storage !== this.nonceStore) await storage.checkUsable?.();
   }
 
   /**
@@ -324,7 +331,7 @@ export class ApiKeyGuard implements CanActivate {
   private recordNonceAndCount(credentials: ParsedCredentials): MaybePromise<ThrottlerRecord | undefined> {
     const limit = this.options.rateLimit;
     const counter = limit && {
-      key: `service-auth:key:${credentials.apiKey}`,
+      key: credentials.apiKey,
       ttlMs: limit.ttlMs,
       limit: limit.limit,
       blockDurationMs: limit.blockDurationMs,
@@ -334,16 +341,25 @@ export class ApiKeyGuard implements CanActivate {
       counter ? this.throttle(counter.key, counter.ttlMs, counter.limit, counter.blockDurationMs, counter.throttlerName) : undefined;
     if (credentials.scheme !== 'v1') return count();
 
-    const nonceKey = `${credentials.apiKey}:${credentials.nonce}`;
     const expiresAt = credentials.timestampSeconds + this.options.toleranceSeconds;
     if (counter && this.combinedStore) {
       const store = this.combinedStore;
-      const result = callStore(() => store.recordNonceAndIncrement(nonceKey, expiresAt, counter), this.nonceStoreFailed);
+      const admission = {
+        apiKey: credentials.apiKey,
+        nonce: credentials.nonce!,
+        nonceExpiresAtSeconds: expiresAt,
+        limit: counter.limit,
+        ttlMs: counter.ttlMs,
+        blockDurationMs: counter.blockDurationMs,
+        throttlerName: counter.throttlerName,
+      };
+      const result = callStore(() => store.admit(admission), this.nonceStoreFailed);
       return andThen(result, (answer) => {
-        if (!answer.fresh) throw new ServiceAuthException('replayed_request');
+        if (answer.outcome === 'replayed') throw new ServiceAuthException('replayed_request');
         return answer.record;
       });
     }
+    const nonceKey = `${credentials.apiKey}:${credentials.nonce}`;
     const fresh = callStore(() => this.nonceStore.recordOnce(nonceKey, expiresAt), this.nonceStoreFailed);
     return andThen(fresh, (isFresh) => {
       if (!isFresh) throw new ServiceAuthException('replayed_request');

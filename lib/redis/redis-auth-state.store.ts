@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type {
-  CounterIncrement,
+  Admission,
+  AdmissionResult,
   NonceAndRateLimitStore,
   ThrottlerRecord,
 } from '../interfaces/nonce-and-rate-limit-store.interface.js';
@@ -36,19 +37,31 @@ return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber
   sha: '',
 };
 
-// KEYS: nonce, counter, block. ARGV: nonce expiry (unix s), ttlMs, limit, blockMs.
-// Returns {0} for a replayed nonce, else {1, hits, ttlMs, blocked, blockTtlMs}.
-const NONCE_AND_INCREMENT = {
+// PROTOCOL.md steps 6 and 7 in one script: a blocked key, or a request that
+// would go over the limit, records no nonce; a replayed nonce is not counted.
+// KEYS: nonce, counter, block. ARGV: nonce ttlMs, ttlMs, limit, blockMs.
+// Returns {0} replayed, {1, ...record} admitted, {2, ...record} rate limited.
+const ADMIT = {
   source: `${THROTTLE}
-if not redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1], 'NX') then
+local limit = tonumber(ARGV[3])
+local blockTtl = redis.call('PTTL', KEYS[3])
+if blockTtl > 0 then
+  return {2, limit + 1, blockTtl, 1, blockTtl}
+end
+local hits = tonumber(redis.call('GET', KEYS[2]) or '0')
+if hits + 1 > limit then
+  local r = throttle(KEYS[2], KEYS[3], tonumber(ARGV[2]), limit, tonumber(ARGV[4]))
+  return {2, r[1], r[2], r[3], r[4]}
+end
+if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then
   return {0}
 end
-local r = throttle(KEYS[2], KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+local r = throttle(KEYS[2], KEYS[3], tonumber(ARGV[2]), limit, tonumber(ARGV[4]))
 return {1, r[1], r[2], r[3], r[4]}`,
   sha: '',
 };
 
-for (const script of [INCREMENT, NONCE_AND_INCREMENT]) {
+for (const script of [INCREMENT, ADMIT]) {
   script.sha = createHash('sha1').update(script.source).digest('hex');
 }
 
@@ -72,8 +85,7 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
   ) {}
 
   async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
-    // Redis expires the key at the start of the second: keep it through `expiresAtSeconds`.
-    const result = await this.client.set(this.nonceKey(key), '1', 'EXAT', expiresAtSeconds + 1, 'NX');
+    const result = await this.client.set(this.nonceKey(key), '1', 'PX', nonceTtlMs(expiresAtSeconds), 'NX');
     return result === 'OK';
   }
 
@@ -89,16 +101,19 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return toRecord(reply);
   }
 
-  async recordNonceAndIncrement(nonceKey: string, nonceExpiresAtSeconds: number, counter: CounterIncrement) {
-    const keys = [this.nonceKey(nonceKey), ...this.counterKeys(counter)];
-    const reply = await this.run(NONCE_AND_INCREMENT, keys, [
-      nonceExpiresAtSeconds + 1,
-      counter.ttlMs,
-      counter.limit,
-      counter.blockDurationMs,
+  async admit(admission: Admission): Promise<AdmissionResult> {
+    const keys = [
+      this.nonceKey(`${admission.apiKey}:${admission.nonce}`),
+      ...this.counterKeys({ key: admission.apiKey, throttlerName: admission.throttlerName }),
+    ];
+    const reply = await this.run(ADMIT, keys, [
+      nonceTtlMs(admission.nonceExpiresAtSeconds),
+      admission.ttlMs,
+      admission.limit,
+      admission.blockDurationMs,
     ]);
-    if (reply[0] === 0) return { fresh: false as const };
-    return { fresh: true as const, record: toRecord(reply.slice(1)) };
+    if (reply[0] === 0) return { outcome: 'replayed' };
+    return { outcome: reply[0] === 1 ? 'admitted' : 'rate_limited', record: toRecord(reply.slice(1)) };
   }
 
   private nonceKey(key: string): string {
@@ -118,6 +133,16 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
       return (await this.client.eval(script.source, keys.length, ...keys, ...args)) as number[];
     }
   }
+}
+
+/**
+ * Time to keep a nonce, relative and by this app's clock: an absolute expiry
+ * (`EXAT`) would be read on Redis's clock, and with the app behind Redis a
+ * nonce would expire while its timestamp is still accepted here. Kept through
+ * the whole second `expiresAtSeconds`.
+ */
+function nonceTtlMs(expiresAtSeconds: number): number {
+  return Math.max(1_000, (expiresAtSeconds + 1) * 1000 - Date.now());
 }
 
 function toRecord([hits, ttlMs, blocked, blockTtlMs]: number[]): ThrottlerRecord {
