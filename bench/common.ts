@@ -88,7 +88,7 @@ export function makeNonces(count: number): string[] {
   return nonces;
 }
 
-export interface SignedFields {
+export interface SignedValues {
   timestamp: string;
   nonce: string;
   signature: string;
@@ -104,16 +104,26 @@ export function signFields(options: {
   method: string;
   host: string;
   target: string;
+  /** The Content-Type the request is sent with; omit for none. */
+  contentType?: string;
   bodySha256: string;
-}): SignedFields {
+}): SignedValues {
   const timestamp = String(options.timestampSeconds);
-  const mac = protocol.computeMac(options.secret, {
-    scheme: options.scheme,
-    apiKey: options.apiKey,
-    timestamp,
-    nonce: options.nonce,
-    request: { method: options.method, host: options.host, target: options.target, bodySha256: options.bodySha256 },
-  });
+  const fields: protocol.SignedFields =
+    options.scheme === 'v0'
+      ? { scheme: 'v0', apiKey: options.apiKey, timestamp }
+      : {
+          scheme: 'v1',
+          apiKey: options.apiKey,
+          timestamp,
+          nonce: options.nonce,
+          method: options.method,
+          host: options.host,
+          target: options.target,
+          contentType: options.contentType ?? '',
+          bodySha256: options.bodySha256,
+        };
+  const mac = protocol.computeMac(options.secret, fields);
   return { timestamp, nonce: options.nonce, signature: protocol.formatSignature(options.scheme, mac) };
 }
 

@@ -141,6 +141,7 @@ class SignedPool {
       method: post ? 'POST' : 'GET',
       host: `127.0.0.1:${this.target.port}`,
       target: post ? POST_TARGET : GET_TARGET,
+      contentType: post ? 'application/json' : undefined,
       bodySha256: post ? POST_BODY_SHA256 : protocol.EMPTY_BODY_SHA256,
     });
   }

@@ -8,6 +8,7 @@ import {
   ApiKeyCache,
   ApiKeyGuard,
   MemoryNonceStore,
+  ServiceAuthenticator,
   MemoryThrottlerStorage,
   protocol,
   resolveApiKeyAuthOptions,
@@ -57,6 +58,7 @@ function signMany(route: Route, count: number): SignedValues {
         method: post ? 'POST' : 'GET',
         host: HOST,
         target: post ? POST_TARGET : GET_TARGET,
+        contentType: post ? 'application/json' : undefined,
         bodySha256: post ? BODY_SHA256 : protocol.EMPTY_BODY_SHA256,
       }).signature,
   );
@@ -119,11 +121,12 @@ function contextFor(request: FakeRequest): ExecutionContext {
 }
 
 function makeGuard(options: ApiKeyAuthModuleOptions): ApiKeyGuard {
-  const resolved = resolveApiKeyAuthOptions({ secrets: [BENCH_SECRET], ...options });
+  const resolved = resolveApiKeyAuthOptions({ secrets: [BENCH_SECRET], allowedHosts: ['127.0.0.1'], ...options });
   const record: ApiKeyRecord = { apiKey: API_KEY, serviceName: 'bench-client', revokedAt: null, expiresAt: null };
   const cache = new ApiKeyCache({ findByKey: async (key) => (key === API_KEY ? record : null) }, resolved);
   const adapterHost = { httpAdapter: { setHeader: () => undefined } } as unknown as HttpAdapterHost;
-  return new ApiKeyGuard(resolved, cache, new MemoryNonceStore(10_000_000), new MemoryThrottlerStorage(), new Reflector(), adapterHost);
+  const authenticator = new ServiceAuthenticator(resolved, cache, new MemoryNonceStore(10_000_000), new MemoryThrottlerStorage());
+  return new ApiKeyGuard(authenticator, new Reflector(), adapterHost);
 }
 
 /** Median over `repetitions` of the microseconds per call of `fn` over `iterations` calls. */
@@ -173,7 +176,11 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
       apiKey: API_KEY,
       timestamp: sample.headers['x-api-timestamp'],
       nonce: sample.headers['x-api-nonce'],
-      request: { method: sample.method, host: HOST, target: sample.url, bodySha256: post ? BODY_SHA256 : protocol.EMPTY_BODY_SHA256 },
+      method: sample.method,
+      host: HOST,
+      target: sample.url,
+      contentType: post ? 'application/json' : '',
+      bodySha256: post ? BODY_SHA256 : protocol.EMPTY_BODY_SHA256,
     });
 
     // The crypto alone: what any HMAC scheme has to pay for this request.
@@ -191,11 +198,15 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
       const ok = protocol.matchesAnySecret(
         [BENCH_SECRET],
         {
-          scheme: c.scheme,
+          scheme: 'v1',
           apiKey: c.apiKey,
           timestamp: c.timestamp,
-          nonce: c.nonce,
-          request: { method: sample.method, host: sample.headers.host, target: sample.url, bodySha256: protocol.sha256Hex(sample.rawBody) },
+          nonce: c.nonce!,
+          method: sample.method,
+          host: sample.headers.host,
+          target: sample.url,
+          contentType: sample.headers['content-type'] ?? '',
+          bodySha256: protocol.sha256Hex(sample.rawBody),
         },
         c.mac,
       );

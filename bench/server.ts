@@ -76,10 +76,11 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 export function authOptions(auth: 'v1' | 'full' | 'v0'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
   const nonces: any = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
-  if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces };
-  if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces };
+  const allowedHosts = ['127.0.0.1'];
+  if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
+  if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   // Full stack: both limits on, the per-key one high enough never to answer 429 in a run.
-  return { secrets: [BENCH_SECRET], rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 }, nonces };
+  return { secrets: [BENCH_SECRET], rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 }, nonces, allowedHosts };
 }
 
 /** The key table of every bench app: SQLite in memory, created by the module's migrations. */

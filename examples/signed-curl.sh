@@ -12,13 +12,15 @@ target=/${rest#*/}
 [ "$rest" = "${rest%%/*}" ] && target=/              # URL without a path
 timestamp=$(date +%s)
 nonce=$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=')
+content_type=""                                     # v1 signs it: empty when the request has none
+[ -n "$body" ] && content_type=application/json
 body_sha256=$(printf '%s' "$body" | openssl dgst -sha256 -r | cut -d' ' -f1)
-string_to_sign=$(printf 'API-HMAC-SHA256-V1\n%s\n%s\n%s\n%s\n%s\n%s\n%s' \
-  "$API_KEY" "$timestamp" "$nonce" "$method" "$host" "$target" "$body_sha256")
+string_to_sign=$(printf 'API-HMAC-SHA256-V1\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s' \
+  "$API_KEY" "$timestamp" "$nonce" "$method" "$host" "$target" "$content_type" "$body_sha256")
 signature=$(printf '%s' "$string_to_sign" | openssl dgst -sha256 -hmac "$API_SECRET" -r | cut -d' ' -f1)
 
 args=(-sS -X "$method" "$url"
   -H "X-API-Key: $API_KEY" -H "X-API-Timestamp: $timestamp"
   -H "X-API-Nonce: $nonce" -H "X-API-Signature: v1=$signature")
-[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+[ -n "$body" ] && args+=(-H "Content-Type: $content_type" --data-binary "$body")
 curl "${args[@]}" -w '\n%{http_code}\n'

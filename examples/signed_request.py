@@ -15,7 +15,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 
-def sign_v1(api_key, secret, method, url, body):
+def sign_v1(api_key, secret, method, url, body, content_type=""):
     parts = urlsplit(url)
     host = parts.netloc.lower()          # host[:port] exactly as sent in the Host header
     target = parts.path or "/"           # request target as on the request line
@@ -25,7 +25,9 @@ def sign_v1(api_key, secret, method, url, body):
     nonce = secrets.token_urlsafe(16)    # 22 characters of [A-Za-z0-9_-]
     string_to_sign = "\n".join([
         "API-HMAC-SHA256-V1", api_key, timestamp, nonce,
-        method.upper(), host, target, hashlib.sha256(body).hexdigest(),
+        method.upper(), host, target,
+        content_type,                    # the Content-Type header as sent, "" when there is none
+        hashlib.sha256(body).hexdigest(),
     ])
     mac = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
     return {
@@ -39,9 +41,10 @@ def sign_v1(api_key, secret, method, url, body):
 def main():
     method, url = sys.argv[1], sys.argv[2]
     body = sys.argv[3].encode() if len(sys.argv) > 3 else b""
-    headers = sign_v1(os.environ["API_KEY"], os.environ["API_SECRET"], method, url, body)
-    if body:
-        headers["Content-Type"] = "application/json"
+    content_type = "application/json" if body else ""
+    headers = sign_v1(os.environ["API_KEY"], os.environ["API_SECRET"], method, url, body, content_type)
+    if content_type:
+        headers["Content-Type"] = content_type
     request = urllib.request.Request(url, data=body or None, method=method.upper(), headers=headers)
     try:
         with urllib.request.urlopen(request) as response:

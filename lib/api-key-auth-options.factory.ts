@@ -6,6 +6,7 @@ import {
   DEFAULT_NONCE_MAX_ENTRIES,
   DEFAULT_RATE_LIMIT,
 } from './api-key-auth.constants.js';
+import { AllowedHosts } from './auth/allowed-hosts.js';
 import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
 import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
 import type {
@@ -17,16 +18,24 @@ import type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.inter
 import type { NonceStore } from './interfaces/nonce-store.interface.js';
 import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
 
+/** A rate limit after defaults: requests per window, and how long going over blocks. */
+export interface ResolvedLimit {
+  limit: number;
+  ttlMs: number;
+  blockDurationMs: number;
+}
+
 /** The options after defaults and validation; what the providers use. */
 export interface ResolvedApiKeyAuthOptions {
   secrets: readonly string[];
   secretMode: SecretMode;
   schemes: ReadonlySet<SignatureScheme>;
   toleranceSeconds: number;
+  allowedHosts: AllowedHosts | undefined;
   requireHttps: boolean;
   maxBodyBytes: number;
-  rateLimit: { limit: number; ttlMs: number; blockDurationMs: number } | false;
-  failedAttempts: { limit: number; ttlMs: number; blockDurationMs: number } | false;
+  rateLimit: ResolvedLimit | false;
+  failedAttempts: ResolvedLimit | false;
   throttlerStorage: ThrottlerStorage | undefined;
   keyCache: { ttlMs: number; negativeTtlMs: number; maxEntries: number; lookupTimeoutMs: number };
   keyInvalidation: KeyInvalidationBus | undefined;
@@ -67,7 +76,7 @@ function resolveLimit(
   option: string,
   value: { limit: number; ttlMs: number; blockDurationMs?: number } | false | undefined,
   defaults: { limit: number; ttlMs: number; blockDurationMs?: number },
-): { limit: number; ttlMs: number; blockDurationMs: number } | false {
+): ResolvedLimit | false {
   if (value === false) return false;
   const merged = withDefaults<{ limit: number; ttlMs: number; blockDurationMs?: number }>(defaults, value);
   const ttlMs = positiveInteger(`${option}.ttlMs`, merged.ttlMs);
@@ -141,6 +150,7 @@ export function resolveApiKeyAuthOptions(
     secretMode,
     schemes: new Set(schemes),
     toleranceSeconds,
+    allowedHosts: options.allowedHosts === undefined ? undefined : new AllowedHosts(options.allowedHosts),
     requireHttps: options.requireHttps ?? false,
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
     rateLimit: resolveLimit('rateLimit', options.rateLimit, DEFAULT_RATE_LIMIT),

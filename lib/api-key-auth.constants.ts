@@ -11,8 +11,6 @@ export const API_KEY_THROTTLER_STORAGE = Symbol('API_KEY_AUTH_THROTTLER_STORAGE'
 
 export const IS_PUBLIC_KEY = 'service-auth:is-public';
 export const ALLOWED_SERVICES_KEY = 'service-auth:allowed-services';
-/** Request property the guard stores the authenticated caller under. */
-export const SERVICE_CALLER_PROPERTY = 'serviceCaller';
 
 export const THROTTLER_NAME_PER_KEY = 'service-auth-key';
 export const THROTTLER_NAME_FAILURES = 'service-auth-failures';

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApiKeyGuard } from './guards/api-key.guard.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
 import type {
   ApiKeyAuthModuleExtras,
   ApiKeyAuthModuleOptions,

@@ -10,7 +10,9 @@ import {
 import { API_KEY_AUTH_OPTIONS, ConfigurableApiKeyAuthModule } from './api-key-auth.module-definition.js';
 import { resolveApiKeyAuthOptions, ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
 import { ApiKey } from './entities/api-key.entity.js';
-import { ApiKeyGuard } from './guards/api-key.guard.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { EncodedBodyGate } from './auth/encoded-body.gate.js';
+import { ServiceAuthenticator } from './auth/service-authenticator.js';
 import type { ApiKeyAuthModuleOptions } from './interfaces/api-key-auth-options.interface.js';
 import { ApiKeyService } from './services/api-key.service.js';
 import { KeyUsageRecorder } from './services/key-usage.recorder.js';
@@ -60,6 +62,8 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyGuard,
     ApiKeyService,
     KeyUsageRecorder,
+    ServiceAuthenticator,
+    EncodedBodyGate,
     SigningService,
   ],
   exports: [
@@ -70,6 +74,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyGuard,
     ApiKeyService,
     KeyUsageRecorder,
+    ServiceAuthenticator,
     SigningService,
   ],
 })

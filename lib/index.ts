@@ -32,12 +32,15 @@ export type {
   NonceAndRateLimitStore,
   ThrottlerRecord,
 } from './interfaces/nonce-and-rate-limit-store.interface.js';
-export type { ServiceCallerInfo } from './interfaces/service-caller.interface.js';
+export type { ServiceCallerInfo } from './auth/service-caller.interface.js';
 
-export { ApiKeyGuard } from './guards/api-key.guard.js';
-export { ServiceCaller } from './decorators/service-caller.decorator.js';
-export { Public } from './decorators/public.decorator.js';
-export { AllowServices } from './decorators/allow-services.decorator.js';
+export { ApiKeyGuard } from './auth/api-key.guard.js';
+export { ServiceAuthenticator, type VerifiedRequest } from './auth/service-authenticator.js';
+export { getServiceCaller } from './auth/service-caller.handoff.js';
+export type { RoutePolicy } from './auth/route-policy.js';
+export { ServiceCaller } from './auth/service-caller.decorator.js';
+export { Public } from './auth/public.decorator.js';
+export { AllowServices } from './auth/allow-services.decorator.js';
 
 export { ApiKey } from './entities/api-key.entity.js';
 export { apiKeyAuthMigrations, CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
@@ -65,6 +68,7 @@ export {
   ApiKeyAuthConfigurationError,
   InvalidOptionError,
   MissingSecretError,
+  PublicRestrictedRouteError,
   SigningNotConfiguredError,
   WeakSecretError,
 } from './errors/configuration.error.js';

@@ -52,13 +52,14 @@ export async function runStartupDemo(
   //    (orders.fetch(url, init) does both steps in one call).
   const url = `${baseUrl}/invoices`;
   const invoice = JSON.stringify({ number: 'INV-1001', amountCents: 4200, currency: 'EUR' });
-  const headers = { 'content-type': 'application/json' };
-  const signedHeaders = orders.sign({ method: 'POST', url, body: invoice });
+  const contentType = 'application/json';
+  const headers = { 'content-type': contentType };
+  const signedHeaders = orders.sign({ method: 'POST', url, body: invoice, contentType });
   const signed = await outcome(send(url, { method: 'POST', headers: { ...headers, ...signedHeaders }, body: invoice }));
   report(logger, 'Signed call:   POST /invoices', signed, 201);
 
   // 3. A tampered call: signed for one body, sent with another.
-  const signature = orders.sign({ method: 'POST', url, body: invoice });
+  const signature = orders.sign({ method: 'POST', url, body: invoice, contentType });
   const forged = invoice.replace('4200', '999999');
   const tampered = await outcome(send(url, { method: 'POST', headers: { ...headers, ...signature }, body: forged }));
   report(logger, 'Tampered call: POST /invoices, body changed after signing', tampered, 401);

@@ -94,15 +94,20 @@ export function requestCommand(): Command {
 export function signCommand(): Command {
   return withSigningOptions(
     new Command('sign')
-      .description('print the X-API-* headers that sign a request (send it with exactly this method, URL and body)')
+      .description('print the headers that sign a request (send it with exactly this method, URL, body and headers)')
       .argument('<method>', 'HTTP method')
       .argument('<url>', 'absolute http:// or https:// URL, exactly as it will be sent'),
   )
     .option('--json', 'print the headers as one JSON object')
     .action(async (method: string, url: string, options: SignOptions) => {
       const prepared = await prepare(method, url, options);
-      const signed = prepared.signer.sign({ method: prepared.method, url: prepared.url, body: prepared.body });
-      const headers = Object.fromEntries(Object.entries(signed).map(([name, value]) => [HEADER_NAMES[name] ?? name, value]));
+      const contentType = prepared.headers.get('content-type') ?? undefined;
+      const signed = prepared.signer.sign({ method: prepared.method, url: prepared.url, body: prepared.body, contentType });
+      // v1 signs the Content-Type: it is printed with the X-API-* headers, to be sent exactly so.
+      const headers = {
+        ...(contentType !== undefined && { 'Content-Type': contentType }),
+        ...Object.fromEntries(Object.entries(signed).map(([name, value]) => [HEADER_NAMES[name] ?? name, value])),
+      };
       if (options.json) printJson(headers);
       else print(Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\n'));
     });

@@ -45,3 +45,13 @@ export class SigningNotConfiguredError extends ApiKeyAuthConfigurationError {
     );
   }
 }
+
+/** `@Public()` on a handler that `@AllowServices()` restricts. */
+export class PublicRestrictedRouteError extends ApiKeyAuthConfigurationError {
+  constructor(route: string) {
+    super(
+      `${route} is marked both @Public() and @AllowServices(). A route restricted to services always ` +
+        'requires a signed request: remove @Public() from it (or the restriction, if the route is meant to be open).',
+    );
+  }
+}

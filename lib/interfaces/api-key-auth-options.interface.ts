@@ -23,9 +23,12 @@ export interface FailedAttemptLimitOptions {
   /** Length of the counting window, in milliseconds. */
   ttlMs: number;
   /**
-   * How long an address that went over the limit is refused, in ms: every
-   * request from it, valid or not, answers 429 meanwhile, so the block cannot
-   * be used as an oracle. Default: `ttlMs`.
+   * How long an address that went over the limit stays over it, in ms:
+   * meanwhile its failed attempts answer `429 too_many_failed_attempts`, and
+   * its unsigned or malformed requests are refused before any cryptographic
+   * work. A request whose signature verifies is still accepted from it, so
+   * valid callers behind a shared address (NAT, a sidecar) are never locked
+   * out. Default: `ttlMs`.
    */
   blockDurationMs?: number;
 }
@@ -81,6 +84,16 @@ export interface ApiKeyAuthModuleOptions {
   secretMode?: SecretMode;
   /** Signature schemes accepted. Default `['v1']`; add `'v0'` only for legacy clients (it is replayable). */
   schemes?: SignatureScheme[];
+  /**
+   * The host names this service answers to, as callers sign them (the
+   * `Host` header): `["billing.internal", "billing.internal:8443"]`. An entry
+   * without a port allows any port. A request signed for another host is
+   * refused with `401 host_not_allowed` before any cryptographic work, so a
+   * request captured on its way to another service that shares this key
+   * table is never accepted here. Without it, any host is accepted and a
+   * warning is logged at startup. Default: not set.
+   */
+  allowedHosts?: string[];
   /** Allowed clock difference in seconds, both directions. Default 300. */
   toleranceSeconds?: number;
   /**

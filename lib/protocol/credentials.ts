@@ -79,7 +79,11 @@ export function parseCredentials(headers: HeaderBag): CredentialsParseResult {
 
   if (apiKey === undefined || timestamp === undefined || signature === undefined) {
     const missing = [apiKey === undefined && 'X-API-Key', timestamp === undefined && 'X-API-Timestamp', signature === undefined && 'X-API-Signature'];
-    return fail('missing_credentials', `Missing header(s): ${missing.filter(Boolean).join(', ')}.`);
+    return fail(
+      'missing_credentials',
+      `Missing header(s): ${missing.filter(Boolean).join(', ')}. ` +
+        'Scheme v1 needs X-API-Key, X-API-Timestamp, X-API-Nonce and X-API-Signature (PROTOCOL.md).',
+    );
   }
 
   if (!API_KEY_PATTERN.test(apiKey)) {

@@ -12,6 +12,8 @@ export interface SignableRequest {
   url: string | URL;
   /** The exact body bytes that will be sent. */
   body?: string | Uint8Array;
+  /** The `Content-Type` header the request is sent with (v1 signs it); omit when it has none. */
+  contentType?: string;
   /** Overrides the configured scheme for this request. */
   scheme?: SignatureScheme;
 }
@@ -65,6 +67,7 @@ export class SigningService {
       method: request.method,
       host: url.host,
       target: url.pathname + url.search,
+      contentType: request.contentType,
       body: toBytes(request.body),
     });
   }
@@ -82,7 +85,9 @@ export class SigningService {
     const { scheme, ...rest } = init;
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = new Headers(init.headers);
-    const signed = this.sign({ method, url, body: init.body, scheme });
+    const contentType = headers.get('content-type') ?? (typeof init.body === 'string' ? 'text/plain;charset=UTF-8' : undefined);
+    if (contentType !== undefined) headers.set('content-type', contentType);
+    const signed = this.sign({ method, url, body: init.body, contentType, scheme });
     for (const [name, value] of Object.entries(signed)) headers.set(name, value);
     return this.dispatch(url, { ...rest, method, headers, body: init.body });
   }

@@ -44,10 +44,18 @@ export class MemoryNonceStore implements NonceStore {
   protected hashA = 0;
   protected hashB = 0;
 
+  /**
+   * The time this store was made: it holds nothing recorded before (a
+   * process restart empties it), so the module refuses requests signed
+   * earlier (PROTOCOL.md step 2).
+   */
+  readonly rememberedSinceSeconds: number;
+
   constructor(
     readonly maxEntries: number,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {
+    this.rememberedSinceSeconds = nowSeconds();
     const seeds = randomBytes(8);
     this.seedA = seeds.readUInt32LE(0);
     this.seedB = seeds.readUInt32LE(4);

@@ -62,6 +62,19 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
   }
 
   /**
+   * Whether the next hit of `key` would be refused: the key is blocked, or
+   * its window already holds `limit` hits. Counts nothing; the module asks
+   * before recording a nonce, so that a request over the limit records none.
+   */
+  isAtLimit(key: string, limit: number, throttlerName: string): boolean {
+    const counter = this.counters.get(`${throttlerName}\u0000${key}`);
+    if (counter === undefined) return false;
+    const now = Date.now();
+    if (isOver(counter, now)) return false;
+    return counter.blockedUntil > now || counter.hits >= limit;
+  }
+
+  /**
    * Frees one slot. Counters are in insertion order, so the oldest, most
    * likely over, come first: only a bounded prefix is examined, keeping a
    * flood of new keys from costing a scan of the whole map each.

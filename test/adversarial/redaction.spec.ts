@@ -6,6 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import {
   ApiKey,
@@ -177,6 +178,7 @@ function forbidSignaturesOf(t: TestApp, wire: WireRequest): void {
         method: wire.method ?? 'GET',
         host: wire.host ?? t.host,
         target: wire.target,
+        contentType: header(wire, 'content-type')?.trim() ?? '',
         bodySha256: protocol.sha256Hex(body),
       }),
     );
@@ -371,9 +373,25 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       derivedSecrets(apiKey);
       for (let i = 0; i < 2; i++) await expectCode(blocked, signedWire(blocked, { apiKey, secret: WRONG }), 401, 'invalid_signature');
       await expectCode(blocked, signedWire(blocked, { apiKey, secret: WRONG }), 429, 'too_many_failed_attempts');
-      await expectCode(blocked, signedWire(blocked, { apiKey, secret: callerSecret(mode, apiKey) }), 429, 'too_many_failed_attempts');
+      await expectCode(blocked, { target: '/items/1', host: blocked.host }, 429, 'too_many_failed_attempts');
+      await expectAccepted(blocked, signedWire(blocked, { apiKey, secret: callerSecret(mode, apiKey) }));
     } finally {
       await blocked.close();
+    }
+
+    // --- host_not_allowed and unsupported_content_encoding
+    const hosts = await app(adapter, mode, { allowedHosts: ['billing.internal'] });
+    try {
+      const { apiKey } = await hosts.keys.create('orders');
+      derivedSecrets(apiKey);
+      await expectCode(hosts, signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey) }), 401, 'host_not_allowed');
+      const own = { apiKey, secret: callerSecret(mode, apiKey), host: 'billing.internal', method: 'POST', target: '/items', body: '{"n":1}' };
+      // Real gzip bytes: Express's body parser would refuse others itself (400) before the guard.
+      const gzipped = { ...own, body: gzipSync(own.body) };
+      await expectCode(hosts, signedWire(hosts, gzipped, { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding');
+      await expectAccepted(hosts, signedWire(hosts, own));
+    } finally {
+      await hosts.close();
     }
 
     // --- unverifiable_body: the app does not keep raw bodies

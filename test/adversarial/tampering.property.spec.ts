@@ -176,6 +176,8 @@ interface Parts {
   method: string;
   host: string;
   target: string;
+  /** The Content-Type sent and signed; empty: none. */
+  contentType: string;
   body: Buffer | undefined;
 }
 
@@ -216,6 +218,7 @@ function signatureFor(parts: Parts, secret: string): string {
     method: parts.method,
     host: parts.host,
     target: parts.target,
+    contentType: parts.contentType || undefined,
     body: parts.body,
   })['x-api-signature'];
 }
@@ -281,6 +284,7 @@ function build(c: Case, ctx: Context): Built {
     method: route.method,
     host: g.host === 'self' ? ctx.t.host : g.host,
     target: route.target(g) + (g.query === null ? '' : `?${g.query}`),
+    contentType: contentType ?? '',
     body,
   };
   const signature = signatureFor(parts, secret);

@@ -1,12 +1,12 @@
 import { jest } from '@jest/globals';
-import { API_KEY_STORE, ApiKeyGuard, type ApiKeyStore } from '../../lib/index.js';
+import { API_KEY_STORE, ServiceAuthenticator, type ApiKeyStore } from '../../lib/index.js';
 import { expectRejected, nowSeconds, send, sendSigned, sign } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
 /** Counts the guard's signature checks (each one HMAC per accepted secret) and the key store's lookups. */
 function instrument(t: TestApp) {
-  const guard = t.app.get(ApiKeyGuard) as unknown as { signatureMatches: (...args: unknown[]) => boolean };
-  const signatureChecks = jest.spyOn(guard, 'signatureMatches');
+  const authenticator = t.app.get(ServiceAuthenticator) as unknown as { verifier: { matches: (...args: unknown[]) => boolean } };
+  const signatureChecks = jest.spyOn(authenticator.verifier, 'matches');
   const store = t.app.get<ApiKeyStore>(API_KEY_STORE);
   const lookups = jest.spyOn(store, 'findByKey');
   return { signatureChecks, lookups };

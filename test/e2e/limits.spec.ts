@@ -83,21 +83,26 @@ describe.each(ADAPTERS)('limits (%s)', (adapter) => {
         expectRetryAfter(blocked, 60);
       });
 
-      it('then refuses even a valid signed request from that address (the block is no oracle)', async () => {
-        const res = await sendSigned(t, { apiKey, secret: TEST_SECRET });
-        expectRejected(t, res, 429, 'too_many_failed_attempts');
-        expectRetryAfter(res, 60);
-        expect(res.json).toEqual(
-          (await sendSigned(t, { apiKey, secret: WRONG_SECRET })).json,
-        );
+      it('answers its unsigned and malformed requests 429 too, without running anything', async () => {
+        expectRejected(t, await send(t, { target: '/items/1' }), 429, 'too_many_failed_attempts');
+        const malformed = await send(t, { target: '/items/1', headers: { 'x-api-key': 'short', 'x-api-timestamp': 'x', 'x-api-signature': 'y' } });
+        expectRejected(t, malformed, 429, 'too_many_failed_attempts');
+        expectRetryAfter(malformed, 60);
       });
 
-      it('does not burn the nonce of a valid request refused while blocked', async () => {
-        const headers = sign(t, { apiKey, secret: TEST_SECRET, nonce: 'blocked-nonce-00000001' });
-        expectRejected(t, await send(t, { target: '/items/1', headers }), 429, 'too_many_failed_attempts');
-        // From another address the same request is still fresh.
-        const res = await send(t, { target: '/items/1', headers, localAddress: '127.0.0.2' });
+      it('still accepts a valid signed request from that address (PROTOCOL.md: valid callers behind it are never locked out)', async () => {
+        const res = await sendSigned(t, { apiKey, secret: TEST_SECRET });
         expect(res.status).toBe(200);
+        expect(t.log.calls).toEqual(['get:1']);
+        // ...while its next failure is still refused as over the limit.
+        expectAuthError(await sendSigned(t, { apiKey, secret: WRONG_SECRET }), 429, 'too_many_failed_attempts');
+      });
+
+      it('records the nonce of that valid request like any other: a replay of it is refused', async () => {
+        const headers = sign(t, { apiKey, secret: TEST_SECRET, nonce: 'blocked-nonce-00000001' });
+        expect((await send(t, { target: '/items/1', headers })).status).toBe(200);
+        const again = await send(t, { target: '/items/1', headers, localAddress: '127.0.0.2' });
+        expectAuthError(again, 401, 'replayed_request');
         expect(t.log.calls).toEqual(['get:1']);
       });
 

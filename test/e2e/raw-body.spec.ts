@@ -93,7 +93,7 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('accepts a signed urlencoded body', async () => {
       const body = 'a=1&b=two+words';
-      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body });
+      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body, contentType: 'application/x-www-form-urlencoded' });
       const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body });
       expect(res.status).toBe(201);
       expect(res.json.body).toEqual({ a: '1', b: 'two words' });
@@ -112,7 +112,7 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('refuses a body of a type no raw-body parser keeps (text/plain): 401 unverifiable_body', async () => {
       const body = 'plain text';
-      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body });
+      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body, contentType: 'text/plain' });
       const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'text/plain' }, body });
       expectRejected(t, res, 401, 'unverifiable_body');
     });

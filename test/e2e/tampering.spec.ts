@@ -1,4 +1,4 @@
-import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import { ADAPTERS, createTestApp, lastingNonceStore, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import {
   expectRejected,
   freshNonce,
@@ -23,7 +23,8 @@ describe.each(ADAPTERS)('v1 tampering and replay (%s)', (adapter) => {
   let billingAdmin: string;
 
   beforeAll(async () => {
-    t = await createTestApp({ adapter });
+    // A store that outlives the app, so that a timestamp one second before its start is tested as a tampering.
+    t = await createTestApp({ adapter, auth: { nonces: { store: lastingNonceStore() } } });
     orders = (await t.keys.create('orders')).apiKey;
     billingAdmin = (await t.keys.create('billing-admin')).apiKey;
   });

@@ -80,24 +80,17 @@ describeWithRedis('RedisAuthStateStore against a real Redis', () => {
     });
   });
 
-  describe('recordNonceAndIncrement (one round trip)', () => {
-    const counter = { key: 'key', ttlMs: 60_000, limit: 2, blockDurationMs: 60_000, throttlerName: 'n' };
+  describe('admit (one round trip)', () => {
+    const limit = { limit: 2, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'n' };
+    const admission = (nonce: string, apiKey = 'key') => ({ apiKey, nonce, nonceExpiresAtSeconds: nowSeconds() + 300, ...limit });
 
-    it('records the nonce and counts the request; a replay is refused and not counted', async () => {
-      const expiresAt = nowSeconds() + 300;
-      expect(await store.recordNonceAndIncrement('key:a', expiresAt, counter)).toEqual({
-        fresh: true,
-        record: expect.objectContaining({ totalHits: 1, isBlocked: false }),
-      });
-      expect(await store.recordNonceAndIncrement('key:a', expiresAt, counter)).toEqual({ fresh: false });
-      expect(await store.recordNonceAndIncrement('key:b', expiresAt, counter)).toEqual({
-        fresh: true,
-        record: expect.objectContaining({ totalHits: 2, isBlocked: false }),
-      });
-      expect(await store.recordNonceAndIncrement('key:c', expiresAt, counter)).toEqual({
-        fresh: true,
-        record: expect.objectContaining({ isBlocked: true }),
-      });
+    it('counts admitted requests; a replay is refused and not counted; over the limit records no nonce', async () => {
+      expect(await store.admit(admission('a'))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 1, isBlocked: false }) });
+      expect(await store.admit(admission('a'))).toEqual({ outcome: 'replayed' });
+      expect(await store.admit(admission('b'))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 2, isBlocked: false }) });
+      expect(await store.admit(admission('c'))).toEqual({ outcome: 'rate_limited', record: expect.objectContaining({ isBlocked: true }) });
+      // The refused request recorded no nonce: its nonce is still fresh for the store.
+      expect(await store.recordOnce('key:c', nowSeconds() + 300)).toBe(true);
     });
 
     it('sends one command per request', async () => {
@@ -108,7 +101,7 @@ describeWithRedis('RedisAuthStateStore against a real Redis', () => {
         return original(command);
       }) as Redis['sendCommand'];
       try {
-        await store.recordNonceAndIncrement('key:one-trip', nowSeconds() + 300, counter);
+        await store.admit(admission('one-trip', 'other-key'));
       } finally {
         client.sendCommand = original;
       }

@@ -166,6 +166,7 @@ describeWithBackends('two sample processes sharing MySQL and Redis', () => {
           method,
           host: s.host,
           target: path,
+          contentType: payload === undefined ? undefined : 'application/json',
           body: payload === undefined ? undefined : Buffer.from(payload),
         });
 

@@ -7,7 +7,7 @@ import {
   protocol,
   type SigningCredentials,
 } from '../../lib/index.js';
-import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import { ADAPTERS, createTestApp, lastingNonceStore, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
 const WRONG_SECRET = 'wrong-secret-but-long-enough-0123456789abc';
 const SKEW_MS = 1_000_000;
@@ -152,7 +152,8 @@ describe.each(ADAPTERS)('SigningService against a real app (%s)', (adapter) => {
   let serverRequests = 0;
 
   beforeAll(async () => {
-    t = await createTestApp({ adapter, auth: { rateLimit: false } });
+    // A store that outlives the app, so that a request dated before its start tests the clock-skew handling alone.
+    t = await createTestApp({ adapter, auth: { rateLimit: false, nonces: { store: lastingNonceStore() } } });
     (t.app.getHttpServer() as Server).on('request', () => serverRequests++);
     ({ apiKey } = await t.keys.create('orders'));
   });
@@ -181,7 +182,7 @@ describe.each(ADAPTERS)('SigningService against a real app (%s)', (adapter) => {
     it('signs a POST with a string body (UTF-8 bytes)', async () => {
       const body = JSON.stringify({ name: 'héllo ✓', n: 1 });
       const url = `${t.baseUrl}/items`;
-      const headers = signer().sign({ method: 'POST', url, body });
+      const headers = signer().sign({ method: 'POST', url, body, contentType: 'application/json' });
       const response = await fetch(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
@@ -195,7 +196,7 @@ describe.each(ADAPTERS)('SigningService against a real app (%s)', (adapter) => {
     it('signs a POST with a Buffer body', async () => {
       const body = Buffer.from(JSON.stringify({ bytes: [1, 2, 3] }));
       const url = `${t.baseUrl}/items`;
-      const headers = signer().sign({ method: 'POST', url, body });
+      const headers = signer().sign({ method: 'POST', url, body, contentType: 'application/json' });
       const response = await fetch(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
@@ -207,7 +208,7 @@ describe.each(ADAPTERS)('SigningService against a real app (%s)', (adapter) => {
 
     it('the signature covers the body: other bytes are refused', async () => {
       const url = `${t.baseUrl}/items`;
-      const headers = signer().sign({ method: 'POST', url, body: '{"amount":1}' });
+      const headers = signer().sign({ method: 'POST', url, body: '{"amount":1}', contentType: 'application/json' });
       const response = await fetch(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },

@@ -18,6 +18,8 @@ export interface V1Vector {
   method: string;
   host: string;
   target: string;
+  /** The Content-Type header as sent; empty: none. */
+  contentType: string;
   bodyBase64: string;
   stringToSign: string;
   signature: string;
@@ -38,15 +40,28 @@ export interface DerivedV1Vector {
   method: string;
   host: string;
   target: string;
+  contentType: string;
   bodyBase64: string;
   signature: string;
 }
 
+/** An `X-API-Server-Time-Signature` case. */
+export interface ServerTimeVector {
+  secret: string;
+  apiKey: string;
+  /** Empty for v0. */
+  nonce: string;
+  serverTime: string;
+  signature: string;
+}
+
 export interface SignatureVectors {
+  revision: number;
   v0: V0Vector[];
   v1: V1Vector[];
   derivedSecrets: DerivedSecretVector[];
   derivedV1: DerivedV1Vector[];
+  serverTime: ServerTimeVector[];
 }
 
 /** test/fixtures/signatures.json, a copy of the shared protocol vectors. */

@@ -16,6 +16,8 @@ export interface SignSpec {
   body?: string | Buffer;
   timestampSeconds?: number;
   nonce?: string;
+  /** The Content-Type signed (v1). Default: `application/json` when there is a body, else none. */
+  contentType?: string;
 }
 
 /** What is put on the wire. Headers are sent as given: an array value sends the header once per element. */
@@ -59,8 +61,13 @@ export function sign(t: TestApp, spec: SignSpec): Record<string, string> {
     method: spec.method ?? 'GET',
     host: spec.host ?? t.host,
     target: spec.target ?? '/items/1',
+    contentType: contentTypeOf(spec),
     body: spec.body === undefined ? undefined : Buffer.from(spec.body),
   });
+}
+
+function contentTypeOf(spec: SignSpec): string | undefined {
+  return spec.contentType ?? (spec.body !== undefined ? 'application/json' : undefined);
 }
 
 /**
@@ -111,7 +118,7 @@ export function sendSigned(t: TestApp, spec: SignSpec, extraHeaders: Record<stri
     target: spec.target ?? '/items/1',
     host: spec.host ?? t.host,
     headers: {
-      ...(spec.body !== undefined && { 'content-type': 'application/json' }),
+      ...(contentTypeOf(spec) !== undefined && { 'content-type': contentTypeOf(spec)! }),
       ...sign(t, spec),
       ...extraHeaders,
     },
@@ -121,7 +128,14 @@ export function sendSigned(t: TestApp, spec: SignSpec, extraHeaders: Record<stri
 
 /** The exact error body of PROTOCOL.md, with its status, error name and code. */
 export function expectAuthError(res: WireResponse, status: number, code: string): void {
-  const error = { 401: 'Unauthorized', 403: 'Forbidden', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status];
+  const error = {
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    429: 'Too Many Requests',
+    503: 'Service Unavailable',
+  }[status];
   expect({ status: res.status, code: res.json.code }).toEqual({ status, code });
   expect(Object.keys(res.json).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
   expect(res.json).toEqual({ statusCode: status, error, code, message: expect.any(String) });

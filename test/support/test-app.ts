@@ -11,10 +11,12 @@ import {
   apiKeyAuthMigrations,
   ApiKeyGuard,
   ApiKeyService,
+  MemoryNonceStore,
   Public,
   ServiceCaller,
   type ApiKeyAuthModuleExtras,
   type ApiKeyAuthModuleOptions,
+  type NonceStore,
   type ServiceCallerInfo,
 } from '../../lib/index.js';
 
@@ -88,6 +90,10 @@ export interface TestAppOptions {
   logger?: LoggerService | LogLevel[] | false;
   /** Runs on every request before the guard (an Express middleware, a Fastify onRequest hook), with the request the guard sees. */
   beforeGuard?: (request: Record<string, unknown>) => void;
+  /** Port to listen on (127.0.0.1). Default: any free port. */
+  port?: number;
+  /** Controllers added to the probe controllers. */
+  controllers?: Type[];
 }
 
 export interface TestApp {
@@ -98,6 +104,16 @@ export interface TestApp {
   log: HandlerLog;
   keys: ApiKeyService;
   close(): Promise<void>;
+}
+
+/**
+ * An in-memory nonce store that claims to outlive the app (it has no
+ * `rememberedSinceSeconds`), for cases signed before the app started: the
+ * module's default store refuses those (PROTOCOL.md step 2, restart rule).
+ */
+export function lastingNonceStore(): NonceStore {
+  const store = new MemoryNonceStore(100_000);
+  return { recordOnce: (key, expiresAtSeconds) => store.recordOnce(key, expiresAtSeconds) };
 }
 
 /** A real Nest app listening on 127.0.0.1 with the module, an SQLite key table and probe routes. */
@@ -122,7 +138,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
         ...options.extras,
       }),
     ],
-    controllers: buildTestControllers(log),
+    controllers: [...buildTestControllers(log), ...(options.controllers ?? [])],
   })
   class TestAppModule {}
 
@@ -142,7 +158,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
       next();
     });
   }
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const host = `127.0.0.1:${address.port}`;
   return {

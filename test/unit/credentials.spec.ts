@@ -70,9 +70,11 @@ describe('parseCredentials', () => {
   });
 
   describe('missing headers', () => {
-    it('lists every missing header', () => {
+    const V1_HINT = 'Scheme v1 needs X-API-Key, X-API-Timestamp, X-API-Nonce and X-API-Signature (PROTOCOL.md).';
+
+    it('lists every missing header, and every header v1 needs', () => {
       expect(parseCredentials({})).toEqual(
-        missing('Missing header(s): X-API-Key, X-API-Timestamp, X-API-Signature.'),
+        missing(`Missing header(s): X-API-Key, X-API-Timestamp, X-API-Signature. ${V1_HINT}`),
       );
     });
 
@@ -81,12 +83,12 @@ describe('parseCredentials', () => {
       ['x-api-timestamp', 'X-API-Timestamp'],
       ['x-api-signature', 'X-API-Signature'],
     ])('reports %s alone', (header, name) => {
-      expect(parseCredentials(v1Headers({ [header]: undefined }))).toEqual(missing(`Missing header(s): ${name}.`));
+      expect(parseCredentials(v1Headers({ [header]: undefined }))).toEqual(missing(`Missing header(s): ${name}. ${V1_HINT}`));
     });
 
     it('checks presence before format', () => {
       expect(parseCredentials({ 'x-api-key': 'bad', 'x-api-signature': 'bad' })).toEqual(
-        missing('Missing header(s): X-API-Timestamp.'),
+        missing(`Missing header(s): X-API-Timestamp. ${V1_HINT}`),
       );
     });
 

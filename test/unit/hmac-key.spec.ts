@@ -61,7 +61,7 @@ describe('HMAC-SHA256 over prepared pads (protocol.secretKey)', () => {
   });
 
   it('verifies with prepared keys and strings alike, every secret tried', () => {
-    const input = { scheme: 'v1' as const, apiKey: 'k'.repeat(16), timestamp: '1', nonce: 'n'.repeat(16), request: { method: 'GET', host: 'h', target: '/', bodySha256: protocol.EMPTY_BODY_SHA256 } };
+    const input = { scheme: 'v1' as const, apiKey: 'k'.repeat(16), timestamp: '1', nonce: 'n'.repeat(16), method: 'GET', host: 'h', target: '/', contentType: '', bodySha256: protocol.EMPTY_BODY_SHA256 };
     const mac = protocol.computeMac(secrets[1], input);
     expect(protocol.matchesAnySecret(secrets.map(protocol.secretKey), input, mac)).toBe(true);
     expect(protocol.matchesAnySecret(secrets, input, mac)).toBe(true);

@@ -12,7 +12,10 @@ import {
   stringToSign,
   v0StringToSign,
   v1StringToSign,
-  type SignatureInput,
+  serverTimeSignatureMatches,
+  signServerTime,
+  type SignedFields,
+  type V1SignedFields,
 } from '../../lib/protocol/index.js';
 import { flipHexDigit, loadSignatureVectors } from '../support/signature-vectors.js';
 
@@ -37,6 +40,8 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
     expect(vectors.v1.length).toBeGreaterThan(0);
     expect(vectors.derivedSecrets.length).toBeGreaterThan(0);
     expect(vectors.derivedV1.length).toBeGreaterThan(0);
+    expect(vectors.serverTime.length).toBeGreaterThan(0);
+    expect(vectors.revision).toBe(2);
   });
 
   it('the empty-body hash is the SHA-256 of the empty string', () => {
@@ -46,7 +51,7 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
   });
 
   describe.each(vectors.v0.map((v, i) => [i, v] as const))('v0 #%i', (_i, v) => {
-    const input: SignatureInput = { scheme: 'v0', apiKey: v.apiKey, timestamp: v.timestamp };
+    const input: SignedFields = { scheme: 'v0', apiKey: v.apiKey, timestamp: v.timestamp };
 
     it('builds the string to sign', () => {
       expect(v0StringToSign(v.apiKey, v.timestamp)).toBe(v.stringToSign);
@@ -96,7 +101,7 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
         nonce: undefined,
         mac: Buffer.from(v.signature, 'hex'),
       });
-      const verifyInput: SignatureInput = { scheme: 'v0', apiKey: v.apiKey, timestamp: parsed.credentials.timestamp };
+      const verifyInput: SignedFields = { scheme: 'v0', apiKey: v.apiKey, timestamp: parsed.credentials.timestamp };
       expect(matchesAnySecret([v.secret], verifyInput, parsed.credentials.mac)).toBe(true);
       expect(matchesAnySecret([OTHER_SECRET, v.secret], verifyInput, parsed.credentials.mac)).toBe(true);
       expect(matchesAnySecret([OTHER_SECRET], verifyInput, parsed.credentials.mac)).toBe(false);
@@ -120,32 +125,27 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
   describe.each(vectors.v1.map((v, i) => [i, v] as const))('v1 #%i', (_i, v) => {
     const body = Buffer.from(v.bodyBase64, 'base64');
     const bodySha256 = sha256Hex(body);
-    const input: SignatureInput = {
+    const input: V1SignedFields = {
       scheme: 'v1',
       apiKey: v.apiKey,
       timestamp: v.timestamp,
       nonce: v.nonce,
-      request: { method: v.method, host: v.host, target: v.target, bodySha256 },
+      method: v.method,
+      host: v.host,
+      target: v.target,
+      contentType: v.contentType,
+      bodySha256,
     };
 
-    it('hashes the body bytes into the last line', () => {
-      expect(v.stringToSign.split('\n')).toHaveLength(8);
-      expect(v.stringToSign.split('\n')[7]).toBe(bodySha256);
+    it('signs the Content-Type on the eighth line and the body hash on the last', () => {
+      expect(v.stringToSign.split('\n')).toHaveLength(9);
+      expect(v.stringToSign.split('\n')[7]).toBe(v.contentType);
+      expect(v.stringToSign.split('\n')[8]).toBe(bodySha256);
       if (body.length === 0) expect(bodySha256).toBe(EMPTY_BODY_SHA256);
     });
 
-    it('builds the string to sign (method upper-cased, host lower-cased, target verbatim)', () => {
-      expect(
-        v1StringToSign({
-          apiKey: v.apiKey,
-          timestamp: v.timestamp,
-          nonce: v.nonce,
-          method: v.method,
-          host: v.host,
-          target: v.target,
-          bodySha256,
-        }),
-      ).toBe(v.stringToSign);
+    it('builds the string to sign (method upper-cased, host lower-cased, target and type verbatim)', () => {
+      expect(v1StringToSign(input)).toBe(v.stringToSign);
       expect(stringToSign(input)).toBe(v.stringToSign);
     });
 
@@ -154,7 +154,7 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
       expect('v1=' + hmacSha256Hex(v.secret, v.stringToSign)).toBe(v.signature);
     });
 
-    it('signRequest produces the headers from the body bytes', () => {
+    it('signRequest produces the headers from the body bytes and the Content-Type', () => {
       expect(
         signRequest({
           scheme: 'v1',
@@ -165,6 +165,7 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
           method: v.method,
           host: v.host,
           target: v.target,
+          contentType: v.contentType === '' ? undefined : v.contentType,
           body,
         }),
       ).toEqual({
@@ -175,7 +176,7 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
       });
     });
 
-    it('verifies through parseCredentials + matchesAnySecret, and not with one digit flipped', () => {
+    it('verifies through parseCredentials + matchesAnySecret, and not with any signed field or digit changed', () => {
       const headers = {
         'x-api-key': v.apiKey,
         'x-api-timestamp': v.timestamp,
@@ -192,34 +193,35 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
         nonce: v.nonce,
         mac: Buffer.from(hexOf(v.signature), 'hex'),
       });
-      const verifyInput: SignatureInput = {
-        scheme: 'v1',
-        apiKey: parsed.credentials.apiKey,
-        timestamp: parsed.credentials.timestamp,
-        nonce: parsed.credentials.nonce,
-        request: input.request,
-      };
-      expect(matchesAnySecret([v.secret], verifyInput, parsed.credentials.mac)).toBe(true);
-      expect(matchesAnySecret([OTHER_SECRET, v.secret], verifyInput, parsed.credentials.mac)).toBe(true);
-      expect(matchesAnySecret([OTHER_SECRET], verifyInput, parsed.credentials.mac)).toBe(false);
+      expect(matchesAnySecret([v.secret], input, parsed.credentials.mac)).toBe(true);
+      expect(matchesAnySecret([OTHER_SECRET, v.secret], input, parsed.credentials.mac)).toBe(true);
+      expect(matchesAnySecret([OTHER_SECRET], input, parsed.credentials.mac)).toBe(false);
 
-      // Every signed field matters.
-      const changed: SignatureInput[] = [
-        { ...verifyInput, nonce: v.nonce + 'x' },
-        { ...verifyInput, timestamp: String(Number(v.timestamp) + 1) },
-        { ...verifyInput, request: { ...input.request!, target: v.target + 'x' } },
-        { ...verifyInput, request: { ...input.request!, host: v.host + 'x' } },
-        { ...verifyInput, request: { ...input.request!, method: v.method === 'GET' ? 'HEAD' : 'GET' } },
-        { ...verifyInput, request: { ...input.request!, bodySha256: sha256Hex(Buffer.concat([body, Buffer.from([0])])) } },
+      const changed: V1SignedFields[] = [
+        { ...input, nonce: v.nonce + 'x' },
+        { ...input, timestamp: String(Number(v.timestamp) + 1) },
+        { ...input, target: v.target + 'x' },
+        { ...input, host: v.host + 'x' },
+        { ...input, method: v.method === 'GET' ? 'HEAD' : 'GET' },
+        { ...input, contentType: v.contentType === '' ? 'application/json' : '' },
+        { ...input, contentType: v.contentType + ';charset=utf-8' },
+        { ...input, bodySha256: sha256Hex(Buffer.concat([body, Buffer.from([0])])) },
       ];
       for (const other of changed) expect(matchesAnySecret([v.secret], other, parsed.credentials.mac)).toBe(false);
 
       for (const flipped of flippedSignatures(v.signature)) {
         const bad = parseCredentials({ ...headers, 'x-api-signature': flipped });
         if (!bad.ok) throw new Error(`did not parse: ${bad.message}`);
-        expect(matchesAnySecret([v.secret], verifyInput, bad.credentials.mac)).toBe(false);
+        expect(matchesAnySecret([v.secret], input, bad.credentials.mac)).toBe(false);
       }
     });
+  });
+
+  it('v1 cases 2 and 3 differ only in contentType, and so in signature', () => {
+    const [, second, third] = vectors.v1;
+    expect({ ...second, contentType: '', stringToSign: '', signature: '' }).toEqual({ ...third, contentType: '', stringToSign: '', signature: '' });
+    expect(second.contentType).not.toBe(third.contentType);
+    expect(second.signature).not.toBe(third.signature);
   });
 
   describe.each(vectors.derivedSecrets.map((v, i) => [i, v] as const))('derived secret #%i', (_i, v) => {
@@ -232,35 +234,20 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
 
   describe.each(vectors.derivedV1.map((v, i) => [i, v] as const))('derived v1 #%i', (_i, v) => {
     const body = Buffer.from(v.bodyBase64, 'base64');
-    const request = { method: v.method, host: v.host, target: v.target, bodySha256: sha256Hex(body) };
+    const request = { method: v.method, host: v.host, target: v.target, contentType: v.contentType };
+    const input: V1SignedFields = { scheme: 'v1', apiKey: v.apiKey, timestamp: v.timestamp, nonce: v.nonce, ...request, bodySha256: sha256Hex(body) };
 
     it('signs with the derived secret, not the master', () => {
       expect(deriveKeySecret(v.master, v.apiKey)).toBe(v.derivedSecret);
-      const headers = signRequest({
-        scheme: 'v1',
-        apiKey: v.apiKey,
-        secret: v.derivedSecret,
-        timestampSeconds: Number(v.timestamp),
-        nonce: v.nonce,
-        ...request,
-        body,
-      });
-      expect(headers).toEqual({
+      const sign = (secret: string) =>
+        signRequest({ scheme: 'v1', apiKey: v.apiKey, secret, timestampSeconds: Number(v.timestamp), nonce: v.nonce, ...request, body });
+      expect(sign(v.derivedSecret)).toEqual({
         'x-api-key': v.apiKey,
         'x-api-timestamp': v.timestamp,
         'x-api-nonce': v.nonce,
         'x-api-signature': v.signature,
       });
-      const withMaster = signRequest({
-        scheme: 'v1',
-        apiKey: v.apiKey,
-        secret: v.master,
-        timestampSeconds: Number(v.timestamp),
-        nonce: v.nonce,
-        ...request,
-        body,
-      });
-      expect(withMaster['x-api-signature']).not.toBe(v.signature);
+      expect(sign(v.master)['x-api-signature']).not.toBe(v.signature);
     });
 
     it('verifies with the secret derived from the master, and not with one digit flipped', () => {
@@ -272,7 +259,6 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
       };
       const parsed = parseCredentials(headers);
       if (!parsed.ok) throw new Error(`did not parse: ${parsed.message}`);
-      const input: SignatureInput = { scheme: 'v1', apiKey: v.apiKey, timestamp: v.timestamp, nonce: v.nonce, request };
       expect(matchesAnySecret([deriveKeySecret(v.master, v.apiKey)], input, parsed.credentials.mac)).toBe(true);
       expect(matchesAnySecret([v.master], input, parsed.credentials.mac)).toBe(false);
       for (const flipped of flippedSignatures(v.signature)) {
@@ -283,11 +269,31 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
     });
   });
 
-  it('stringToSign refuses v1 without nonce or request', () => {
-    const message = 'Scheme v1 signs the nonce and the request: both are required.';
-    expect(() => stringToSign({ scheme: 'v1', apiKey: 'k'.repeat(16), timestamp: '1' })).toThrow(new TypeError(message));
+  describe.each(vectors.serverTime.map((v, i) => [i, v] as const))('server time #%i', (_i, v) => {
+    it('signs the server time for the key and nonce of the request', () => {
+      expect(signServerTime(v.secret, v.apiKey, v.nonce, v.serverTime)).toBe(v.signature);
+      expect('v1=' + hmacSha256Hex(v.secret, `API-SERVER-TIME-V1\n${v.apiKey}\n${v.nonce}\n${v.serverTime}`)).toBe(v.signature);
+    });
+
+    it('verifies only for the same secret, key, nonce and time, and not with one digit flipped', () => {
+      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, v.signature)).toBe(true);
+      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, v.signature.toUpperCase().replace('V1=', 'v1='))).toBe(true);
+      expect(serverTimeSignatureMatches(OTHER_SECRET, v.apiKey, v.nonce, v.serverTime, v.signature)).toBe(false);
+      expect(serverTimeSignatureMatches(v.secret, v.apiKey + 'x', v.nonce, v.serverTime, v.signature)).toBe(false);
+      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce + 'x', v.serverTime, v.signature)).toBe(false);
+      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, String(Number(v.serverTime) + 1), v.signature)).toBe(false);
+      for (const missing of [undefined, null, '', v.signature.slice(3), v.signature + '0']) {
+        expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, missing)).toBe(false);
+      }
+      for (const flipped of flippedSignatures(v.signature)) {
+        expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, flipped)).toBe(false);
+      }
+    });
+  });
+
+  it('signRequest refuses v1 without a nonce', () => {
     expect(() =>
-      stringToSign({ scheme: 'v1', apiKey: 'k'.repeat(16), timestamp: '1', nonce: 'n'.repeat(16) }),
-    ).toThrow(TypeError);
+      signRequest({ scheme: 'v1', apiKey: 'k'.repeat(16), secret: 's'.repeat(32), timestampSeconds: 1, method: 'GET', host: 'h', target: '/' }),
+    ).toThrow(new TypeError('Scheme v1 signs a nonce: pass one (generateNonce()).'));
   });
 });

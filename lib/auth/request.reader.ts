@@ -1,0 +1,98 @@
+import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { trimHttpWhitespace } from '../protocol/index.js';
+import { hasContentEncoding } from './encoded-body.gate.js';
+import type { CallerCarrier } from './service-caller.handoff.js';
+
+/** The request shapes of Express and Fastify that the module reads. */
+export interface IncomingRequest extends CallerCarrier {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  url: string;
+  originalUrl?: string;
+  rawBody?: Buffer;
+  ip?: string;
+  rawHeaders?: string[];
+  raw?: { url?: string; originalUrl?: string; rawHeaders?: string[] };
+  socket?: { remoteAddress?: string; encrypted?: boolean };
+  protocol?: string;
+}
+
+/** The parts of a request besides its credentials that v1 signs, read as sent. */
+export interface SignedRequestParts {
+  host: string;
+  target: string;
+  contentType: string;
+}
+
+/**
+ * Host, target and Content-Type as the signer sent them. Node keeps only
+ * the first of several `Host` or `Content-Type` headers, and a proxy or a
+ * body parser may act on another one, so either sent twice is malformed.
+ */
+export function readSignedParts(request: IncomingRequest): SignedRequestParts {
+  const host = request.headers[':authority'] ?? request.headers.host;
+  if (typeof host !== 'string' || host.length === 0) {
+    throw new ServiceAuthException('malformed_credentials', 'Scheme v1 requires a Host header.');
+  }
+  const raw = request.raw ?? request;
+  const rawHeaders = raw.rawHeaders ?? request.rawHeaders;
+  if (rawHeaders) {
+    const [hosts, contentTypes] = countHostAndContentType(rawHeaders);
+    if (hosts > 1) throw new ServiceAuthException('malformed_credentials', 'The Host header was sent more than once.');
+    if (contentTypes > 1) throw new ServiceAuthException('malformed_credentials', 'The Content-Type header was sent more than once.');
+  }
+  const contentType = request.headers['content-type'];
+  return {
+    host: trimHttpWhitespace(host),
+    target: raw.originalUrl ?? raw.url ?? request.url,
+    contentType: typeof contentType === 'string' ? trimHttpWhitespace(contentType) : '',
+  };
+}
+
+/**
+ * Refuses a `Content-Encoding` on both adapters alike: Express hands over
+ * the decoded bytes and Fastify the encoded ones, so neither can be checked
+ * against what the signer hashed (PROTOCOL.md: the body bytes as sent).
+ */
+export function refuseContentEncoding(request: IncomingRequest): void {
+  if (hasContentEncoding(request.headers)) throw new ServiceAuthException('unsupported_content_encoding');
+}
+
+/** The body bytes as sent, or `undefined` when the request has none. A body over `maxBodyBytes` is refused before it is hashed. */
+export function readRawBody(request: IncomingRequest, maxBodyBytes: number): Buffer | undefined {
+  if (Buffer.isBuffer(request.rawBody)) {
+    if (request.rawBody.length > maxBodyBytes) throw new ServiceAuthException('body_too_large');
+    return request.rawBody;
+  }
+  const length = request.headers['content-length'];
+  const hasBody = request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!hasBody) return undefined;
+  throw new ServiceAuthException('unverifiable_body');
+}
+
+/**
+ * Whether the request came over HTTPS: the framework's `request.protocol`,
+ * which believes `X-Forwarded-Proto` only under the adapter's trust-proxy
+ * setting, else the connection itself.
+ */
+export function cameOverHttps(request: IncomingRequest): boolean {
+  if (request.protocol !== undefined) return request.protocol === 'https';
+  return request.socket?.encrypted === true;
+}
+
+/** The address failed attempts are counted against. Honours the adapter's trust-proxy setting. */
+export function clientAddress(request: IncomingRequest): string {
+  return request.ip ?? request.socket?.remoteAddress ?? 'unknown';
+}
+
+/** Occurrences of `Host` and `Content-Type` in Node's `rawHeaders` ([name, value, name, value, ...]), in one pass. */
+function countHostAndContentType(rawHeaders: string[]): [number, number] {
+  let hosts = 0;
+  let contentTypes = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (name.length === 12 && name.toLowerCase() === 'content-type') contentTypes++;
+  }
+  return [hosts, contentTypes];
+}

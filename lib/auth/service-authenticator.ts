@@ -1,0 +1,242 @@
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_THROTTLER_STORAGE, NONCE_STORE } from '../api-key-auth.constants.js';
+import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
+import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { isKeyActive, type ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
+import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import {
+  HEADER_SERVER_TIME,
+  HEADER_SERVER_TIME_SIGNATURE,
+  isTimestampFresh,
+  parseCredentials,
+  sha256Hex,
+  type ParsedCredentials,
+  type SignedFields,
+} from '../protocol/index.js';
+import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
+import { ApiKeyCache } from '../stores/api-key.cache.js';
+import { FailedAttemptLimiter } from './failed-attempt.limiter.js';
+import { cameOverHttps, clientAddress, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
+import { RequestAdmission } from './request.admission.js';
+import type { RoutePolicy } from './route-policy.js';
+import { authenticatedCaller } from './service-caller.handoff.js';
+import type { ServiceCallerInfo } from './service-caller.interface.js';
+import { SignatureVerifier } from './signature.verifier.js';
+import { andThen, callStore, describeError, isPromiseLike, storeFailure, type MaybePromise } from './store-call.js';
+
+/** A request whose signature and key were found valid (PROTOCOL.md steps 1 to 4). */
+export interface VerifiedRequest {
+  caller: ServiceCallerInfo;
+  /** `undefined` for v0. */
+  nonce: string | undefined;
+  timestampSeconds: number;
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Runs PROTOCOL.md's steps in its order, for every guard of the app: one
+ * instance per app, which holds all state that must be app-wide (the
+ * failed-attempt limiter, the prepared secrets). Every refusal is a
+ * `ServiceAuthException` carrying the response headers that go with it.
+ *
+ * 1. request reading (headers, signed host, content type);
+ * 2. freshness of the timestamp;
+ * 3. signature verification;
+ * 4. key lookup;
+ * 5. the route's allowed services;
+ * 6. and 7. admission: rate limit, then nonce.
+ *
+ * Failures of steps 1 to 4 are counted per client address.
+ */
+@Injectable()
+export class ServiceAuthenticator implements OnModuleInit {
+  private readonly logger = new Logger('ServiceAuthenticator');
+  private readonly verifier: SignatureVerifier;
+  private readonly failedAttempts: FailedAttemptLimiter;
+  private readonly admission: RequestAdmission;
+  private readonly keyStoreFailed = storeFailure(this.logger, 'key_store_unavailable', 'API key store unavailable');
+
+  constructor(
+    @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedApiKeyAuthOptions,
+    private readonly keyCache: ApiKeyCache,
+    @Inject(NONCE_STORE) private readonly nonceStore: NonceStore,
+    @Inject(API_KEY_THROTTLER_STORAGE) private readonly throttlerStorage: ThrottlerStorage,
+    @Optional() private readonly keyUsage?: KeyUsageRecorder,
+  ) {
+    this.verifier = new SignatureVerifier(options);
+    const rateLimitFailed = storeFailure(this.logger, 'rate_limit_store_unavailable', 'Rate-limit storage unavailable');
+    const nonceFailed = storeFailure(this.logger, 'nonce_store_unavailable', 'Nonce store unavailable, refusing signed requests');
+    this.failedAttempts = new FailedAttemptLimiter(options.failedAttempts, throttlerStorage, rateLimitFailed);
+    this.admission = new RequestAdmission(
+      options.rateLimit,
+      options.toleranceSeconds,
+      nonceStore,
+      throttlerStorage,
+      nonceFailed,
+      rateLimitFailed,
+    );
+  }
+
+  /** Refuses to start on a store that cannot be used safely, and warns when no host restriction is set. */
+  async onModuleInit(): Promise<void> {
+    await this.nonceStore.checkUsable?.();
+    const storage = this.throttlerStorage as Partial<NonceStore>;
+    if (storage !== this.nonceStore) await storage.checkUsable?.();
+    if (!this.options.allowedHosts) {
+      this.logger.warn(
+        'allowedHosts is not set: a request signed for another service that accepts the same keys would be ' +
+          'accepted here too. Set `allowedHosts: ["<this service\'s host>"]` in ApiKeyAuthModule.forRoot().',
+      );
+    }
+  }
+
+  /** Steps 1 to 7: the caller, or a `ServiceAuthException` (thrown, or as the rejection of the promise). */
+  authenticate(request: IncomingRequest, policy: RoutePolicy): MaybePromise<ServiceCallerInfo> {
+    return andThen(this.verify(request), (verified) => this.admit(verified, policy));
+  }
+
+  /** Steps 1 to 4, with failures counted per address (`429 too_many_failed_attempts` over the limit). */
+  verify(request: IncomingRequest): MaybePromise<VerifiedRequest> {
+    try {
+      const verified = this.verifyRequest(request);
+      return isPromiseLike(verified) ? Promise.resolve(verified).catch((error: unknown) => this.failed(error, request)) : verified;
+    } catch (error) {
+      return this.failed(error, request);
+    }
+  }
+
+  /** Steps 5 to 7 for a verified request; records the key's use once admitted. */
+  admit(verified: VerifiedRequest, policy: RoutePolicy): MaybePromise<ServiceCallerInfo> {
+    try {
+      this.checkAllowedServices(verified.caller, policy);
+      const caller = verified.caller;
+      const admitted = this.admission.admit({ apiKey: caller.apiKey, nonce: verified.nonce, timestampSeconds: verified.timestampSeconds });
+      const done = (): ServiceCallerInfo => {
+        this.keyUsage?.record(caller.apiKey);
+        return caller;
+      };
+      return isPromiseLike(admitted) ? Promise.resolve(admitted).then(done, (error: unknown) => this.refused(error)) : done();
+    } catch (error) {
+      return this.refused(error);
+    }
+  }
+
+  /** Step 5: `403 service_not_allowed` unless the route allows the caller's service. */
+  checkAllowedServices(caller: ServiceCallerInfo, policy: RoutePolicy): void {
+    const allowed = policy.allowedServices;
+    if (allowed && !allowed.includes(caller.serviceName)) throw new ServiceAuthException('service_not_allowed');
+  }
+
+  private verifyRequest(request: IncomingRequest): MaybePromise<VerifiedRequest> {
+    if (this.options.requireHttps && !cameOverHttps(request)) throw new ServiceAuthException('https_required');
+
+    // Step 1: credentials, scheme, and the host the request was signed for.
+    const parsed = parseCredentials(request.headers);
+    if (!parsed.ok) throw new ServiceAuthException(parsed.code, parsed.message);
+    const credentials = parsed.credentials;
+    if (!this.options.schemes.has(credentials.scheme)) {
+      throw new ServiceAuthException(
+        'malformed_credentials',
+        `Signature scheme ${credentials.scheme} is not accepted by this service; sign with ${[...this.options.schemes].join(' or ')}.`,
+      );
+    }
+    refuseContentEncoding(request);
+    const parts = credentials.scheme === 'v1' ? readSignedParts(request) : undefined;
+    if (parts && this.options.allowedHosts && !this.options.allowedHosts.allows(parts.host)) {
+      throw new ServiceAuthException('host_not_allowed');
+    }
+
+    // Step 2.
+    this.checkFreshness(credentials);
+
+    // Step 3, before the key is looked up: every secret is known without the
+    // key table, so a wrong signature costs the same work and gets the same
+    // answer whether the key exists or not, and causes no query.
+    const fields: SignedFields = parts
+      ? {
+          scheme: 'v1',
+          apiKey: credentials.apiKey,
+          timestamp: credentials.timestamp,
+          nonce: credentials.nonce!,
+          method: request.method,
+          host: parts.host,
+          target: parts.target,
+          contentType: parts.contentType,
+          bodySha256: sha256Hex(readRawBody(request, this.options.maxBodyBytes)),
+        }
+      : { scheme: 'v0', apiKey: credentials.apiKey, timestamp: credentials.timestamp };
+    if (!this.verifier.matches(fields, credentials.mac)) throw new ServiceAuthException('invalid_signature');
+
+    // Step 4.
+    const found = callStore(() => this.keyCache.get(credentials.apiKey), this.keyStoreFailed);
+    return andThen(found, (record) => verifiedRequest(record, credentials));
+  }
+
+  /**
+   * Step 2: the timestamp window, and the restart rule: a store that lost
+   * its nonces (an in-memory one after a restart) cannot tell whether a
+   * request signed before it started was already accepted.
+   */
+  private checkFreshness(credentials: ParsedCredentials): void {
+    const now = nowSeconds();
+    const since = credentials.nonce === undefined ? undefined : this.nonceStore.rememberedSinceSeconds;
+    if (
+      isTimestampFresh(credentials.timestampSeconds, now, this.options.toleranceSeconds) &&
+      (since === undefined || credentials.timestampSeconds >= since)
+    ) {
+      return;
+    }
+    const serverTime = String(now);
+    throw new ServiceAuthException('stale_timestamp', undefined, {
+      [HEADER_SERVER_TIME]: serverTime,
+      [HEADER_SERVER_TIME_SIGNATURE]: this.verifier.signServerTime(credentials.apiKey, credentials.nonce ?? '', serverTime),
+    });
+  }
+
+  /** A failure of steps 1 to 4: counted against the client address, then answered. */
+  private failed(error: unknown, request: IncomingRequest): never | Promise<never> {
+    const refusal = this.asRefusal(error);
+    if (refusal.getStatus() !== 401) throw refusal;
+    if (refusal.code === 'unverifiable_body') {
+      this.logger.warn(
+        'Rejected a signed request whose raw body is not available. Create the app with ' +
+          '`NestFactory.create(AppModule, { rawBody: true })` (and, for content types other than JSON ' +
+          'and urlencoded, register a body parser that keeps the raw bytes).',
+      );
+    }
+    const address = clientAddress(request);
+    this.logger.debug(`Rejected request from ${address}: ${refusal.code}`);
+    const blocked = this.failedAttempts.recordFailure(address);
+    return andThen(blocked, (retryAfter): never => {
+      if (retryAfter === undefined) throw this.refused(refusal);
+      throw new ServiceAuthException('too_many_failed_attempts', undefined, { 'Retry-After': String(retryAfter) });
+    }) as never | Promise<never>;
+  }
+
+  /** A refusal as answered: every 401 carries `X-API-Server-Time`. */
+  private refused(error: unknown): never {
+    const refusal = this.asRefusal(error);
+    if (refusal.getStatus() === 401 && refusal.headers[HEADER_SERVER_TIME] === undefined) {
+      refusal.headers[HEADER_SERVER_TIME] = String(nowSeconds());
+    }
+    throw refusal;
+  }
+
+  private asRefusal(error: unknown): ServiceAuthException {
+    if (error instanceof ServiceAuthException) return error;
+    this.logger.error(`Unexpected error while authenticating: ${describeError(error)}`);
+    return new ServiceAuthException('key_store_unavailable', 'Authentication is temporarily unavailable.');
+  }
+}
+
+/** The caller of an active key; every other key answers as a wrong signature does (PROTOCOL.md step 4). */
+function verifiedRequest(record: ApiKeyRecord | null, credentials: ParsedCredentials): VerifiedRequest {
+  if (record === null || !isKeyActive(record, Date.now())) throw new ServiceAuthException('invalid_signature');
+  return {
+    caller: authenticatedCaller(record.apiKey, record.serviceName, credentials.scheme),
+    nonce: credentials.nonce,
+    timestampSeconds: credentials.timestampSeconds,
+  };
+}

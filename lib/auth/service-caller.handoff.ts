@@ -1,0 +1,54 @@
+import type { SignatureScheme } from '../protocol/index.js';
+import type { ServiceCallerInfo } from './service-caller.interface.js';
+
+/**
+ * The brand of a caller this module authenticated. `Symbol.for` so that the
+ * ESM and the CommonJS copy of the package, if an app ends up loading both,
+ * recognise each other's callers (an `instanceof` check would not); no
+ * value parsed from a request (JSON, a query string, a header) can carry a
+ * symbol-keyed property, so a caller-shaped object copied from input onto
+ * the request is never taken for one.
+ */
+const AUTHENTICATED: unique symbol = Symbol.for('nestjs-service-auth.authenticated-caller');
+
+/** The request property the caller is handed over in (read by `@ServiceCaller()`). */
+export const SERVICE_CALLER_PROPERTY = 'serviceCaller';
+
+class AuthenticatedCaller implements ServiceCallerInfo {
+  constructor(
+    readonly apiKey: string,
+    readonly serviceName: string,
+    readonly scheme: SignatureScheme,
+  ) {}
+}
+Object.defineProperty(AuthenticatedCaller.prototype, AUTHENTICATED, { value: true });
+
+/** A request as far as the handoff is concerned. */
+export interface CallerCarrier {
+  [SERVICE_CALLER_PROPERTY]?: unknown;
+}
+
+/** The caller as authenticated by the module. */
+export function authenticatedCaller(apiKey: string, serviceName: string, scheme: SignatureScheme): ServiceCallerInfo {
+  return new AuthenticatedCaller(apiKey, serviceName, scheme);
+}
+
+/**
+ * The caller this module authenticated for `request`, or `undefined`. A
+ * `serviceCaller` property that anything else set is not one.
+ */
+export function getServiceCaller(request: CallerCarrier): ServiceCallerInfo | undefined {
+  const caller = request[SERVICE_CALLER_PROPERTY];
+  return typeof caller === 'object' && caller !== null && (caller as Record<symbol, unknown>)[AUTHENTICATED] === true
+    ? (caller as ServiceCallerInfo)
+    : undefined;
+}
+
+/**
+ * Hands the caller over to the handler. One property, written by name: the
+ * guard adds nothing else to the request (each added property makes the
+ * framework's request object dearer to use).
+ */
+export function setServiceCaller(request: CallerCarrier, caller: ServiceCallerInfo): void {
+  request[SERVICE_CALLER_PROPERTY] = caller;
+}

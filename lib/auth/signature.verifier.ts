@@ -1,0 +1,44 @@
+import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
+import {
+  deriveKeySecret,
+  matchesAnySecret,
+  secretKey,
+  signServerTime,
+  type HmacKey,
+  type HmacSha256Key,
+  type SignedFields,
+} from '../protocol/index.js';
+
+/**
+ * PROTOCOL.md step 3 and the server-time signature: every secret a key may
+ * sign with, prepared once, and the constant-time comparison against each.
+ */
+export class SignatureVerifier {
+  /** The configured secrets (shared, or masters in derived mode) as HMAC keys. */
+  private readonly keys: readonly HmacSha256Key[];
+  private readonly derived: boolean;
+
+  constructor(options: Pick<ResolvedApiKeyAuthOptions, 'secrets' | 'secretMode'>) {
+    this.keys = Object.freeze(options.secrets.map(secretKey));
+    this.derived = options.secretMode === 'derived';
+  }
+
+  /** Whether `mac` signs `fields` under any accepted secret of the key. Every secret is tried. */
+  matches(fields: SignedFields, mac: Uint8Array): boolean {
+    return matchesAnySecret(this.secretsFor(fields.apiKey), fields, mac);
+  }
+
+  /** `X-API-Server-Time-Signature` for a request of `apiKey` with `nonce`, made with the key's current secret. */
+  signServerTime(apiKey: string, nonce: string, serverTime: string): string {
+    return signServerTime(this.currentSecretFor(apiKey), apiKey, nonce, serverTime);
+  }
+
+  /** The secrets a signature by `apiKey` may have been made with, current first. */
+  private secretsFor(apiKey: string): readonly HmacKey[] {
+    return this.derived ? this.keys.map((master) => deriveKeySecret(master, apiKey)) : this.keys;
+  }
+
+  private currentSecretFor(apiKey: string): HmacKey {
+    return this.derived ? deriveKeySecret(this.keys[0], apiKey) : this.keys[0];
+  }
+}
