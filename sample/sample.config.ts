@@ -49,6 +49,8 @@ export interface SampleConfig {
   tls?: { certFile: string; keyFile: string };
   /** Refuse plain-HTTP requests (the module's `requireHttps`). Default: true when serving HTTPS. */
   requireHttps: boolean;
+  /** Host names signed requests must be meant for (the module's `allowedHosts`). */
+  allowedHosts: string[];
 }
 
 /** A bad environment value. Its message is one line that says what to fix. */
@@ -73,6 +75,7 @@ export class SampleConfigError extends Error {
  * | API_AUTH_SCHEMES | v1 (comma-separated: v1, v0) |
  * | RATE_LIMIT_PER_MINUTE | 600 |
  * | KEY_CACHE_TTL_MS | the module's default (30000) |
+ * | ALLOWED_HOSTS | HOST:PORT and localhost:PORT (comma-separated; with PORT=0, any port) |
  *
  * @throws SampleConfigError on the first bad value.
  */
@@ -102,7 +105,9 @@ export function loadSampleConfig(env: Env = process.env): SampleConfig {
       redisUrl: parseRedisUrl(value('REDIS_URL')),
       tls: parseTls(value('TLS_CERT_FILE'), value('TLS_KEY_FILE')),
       requireHttps: false,
+      allowedHosts: [],
     };
+    config.allowedHosts = value('ALLOWED_HOSTS')?.split(',').map((host) => host.trim()).filter(Boolean) ?? defaultAllowedHosts(config);
     config.requireHttps = boolean('REQUIRE_HTTPS', value('REQUIRE_HTTPS'), config.tls !== undefined);
   } catch (error) {
     if (error instanceof EnvironmentError) throw new SampleConfigError(error.message);
@@ -128,8 +133,15 @@ export function apiKeyAuthOptions(config: SampleConfig): ApiKeyAuthModuleOptions
     schemes: config.schemes,
     rateLimit: { limit: config.rateLimitPerMinute, ttlMs: 60_000 },
     requireHttps: config.requireHttps,
+    allowedHosts: config.allowedHosts,
     ...(config.keyCacheTtlMs !== undefined && { keyCache: { ttlMs: config.keyCacheTtlMs } }),
   };
+}
+
+/** This sample's own host and port, as its callers sign them; any port when it listens on a random one. */
+function defaultAllowedHosts(config: SampleConfig): string[] {
+  const suffix = config.port === 0 ? '' : `:${config.port}`;
+  return [...new Set([`${config.host}${suffix}`, `localhost${suffix}`])];
 }
 
 function parseTls(certFile: string | undefined, keyFile: string | undefined): SampleConfig['tls'] {

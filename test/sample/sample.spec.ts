@@ -258,6 +258,7 @@ describe('loadSampleConfig', () => {
       redisUrl: undefined,
       tls: undefined,
       requireHttps: false,
+      allowedHosts: ['127.0.0.1:3000', 'localhost:3000'],
     });
   });
 
@@ -337,6 +338,18 @@ describe('loadSampleConfig', () => {
       expect(text).not.toContain('too-short-secret');
       expect(text).not.toContain('short-previous-secret');
     }
+  });
+
+  it('restricts signed hosts to its own HOST:PORT and localhost:PORT unless ALLOWED_HOSTS says otherwise', () => {
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET }).allowedHosts).toEqual(['127.0.0.1:3000', 'localhost:3000']);
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, PORT: '0' }).allowedHosts).toEqual(['127.0.0.1', 'localhost']);
+    expect(loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, ALLOWED_HOSTS: 'billing.internal, billing:8443' }).allowedHosts).toEqual([
+      'billing.internal',
+      'billing:8443',
+    ]);
+    expect(() => loadSampleConfig({ API_SHARED_SECRET: TEST_SECRET, ALLOWED_HOSTS: 'http://billing' })).toThrow(
+      /option `allowedHosts` has "http:\/\/billing", which is not a host name/,
+    );
   });
 
   it('takes REDIS_URL and refuses one that is not a redis:// URL', () => {
