@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  hmacSha256,
   parseRfc9421Credentials,
   verifyRfc9421,
   type HmacKey,
@@ -92,4 +93,25 @@ export function outcomeOf(request: Rfc9421Request, keys: readonly HmacKey[]): Ou
 export function withLine(wire: WireRequest, name: string, value: string | undefined): WireRequest {
   const lines = wire.lines.filter(([n]) => n.toLowerCase() !== name.toLowerCase());
   return { ...wire, lines: value === undefined ? lines : [...lines, [name, value]] };
+}
+
+/** The value of the first line named `name` (case-insensitive). */
+export function lineOf(wire: WireRequest, name: string): string | undefined {
+  return wire.lines.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+}
+
+/**
+ * The request with `Signature` replaced by a correct signature of its current
+ * `Signature-Input` (of the label that has a keyid), so that a rule can be
+ * tested on a request whose signature is otherwise valid.
+ */
+export function resign(wire: WireRequest, secret: HmacKey, label = 'sig1'): WireRequest {
+  const placeholder = withLine(wire, 'Signature', `${label}=:${Buffer.alloc(32).toString('base64')}:`);
+  const parsed = parseRfc9421Credentials(nodeView(placeholder));
+  if (!parsed.ok) throw new Error(`cannot re-sign a request the parser refuses: ${parsed.message}`);
+  const mac = hmacSha256(secret, parsed.credentials.signatureBase);
+  const others = (lineOf(wire, 'Signature') ?? '')
+    .split(', ')
+    .filter((member) => member !== '' && !member.startsWith(`${label}=`));
+  return withLine(wire, 'Signature', [...others, `${label}=:${mac.toString('base64')}:`].join(', '));
 }

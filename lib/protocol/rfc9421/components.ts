@@ -13,7 +13,7 @@ const DEFAULT_PORT = /:(?:80|443)$/;
 
 /** The component name quoted for an error message, or a neutral word when it is not safe to echo. */
 export function describeComponent(name: string): string {
-  return QUOTABLE_NAME.test(name) ? `"${name}"` : 'a covered component';
+  return QUOTABLE_NAME.test(name) ? `"${name}"` : 'a component';
 }
 
 /**
