@@ -81,6 +81,9 @@ function requestLine(input: Rfc9421SignInput): { host: string; target: string } 
 function signatureParameters(input: Rfc9421SignInput): Parameters {
   if (!API_KEY_PATTERN.test(input.apiKey)) throw new TypeError('The API key must be 16 to 128 characters of [A-Za-z0-9_-].');
   if (!NONCE_PATTERN.test(input.nonce)) throw new TypeError('The nonce must be 16 to 128 characters of [A-Za-z0-9_-].');
+  for (const [name, value] of [['createdSeconds', input.createdSeconds], ['expiresSeconds', input.expiresSeconds ?? 0]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be Unix time in seconds (a number of at least 0).`);
+  }
   const values: Record<Rfc9421Parameter, BareItem | undefined> = {
     created: Math.floor(input.createdSeconds),
     keyid: input.apiKey,
