@@ -5,3 +5,4 @@ export * from './credentials.js';
 export * from './signature.js';
 export * from './nonce.js';
 export * from './server-time.js';
+export * from './rfc9421/index.js';
