@@ -117,7 +117,13 @@ export class ServiceAuthenticator implements OnModuleInit {
         this.keyUsage?.record(caller.apiKey);
         return caller;
       };
-      return isPromiseLike(admitted) ? Promise.resolve(admitted).then(done, (error: unknown) => this.refused(error)) : done();
+      if (!isPromiseLike(admitted)) return done();
+      // A remote store may have lost its nonces (a restart) while this request waited for it.
+      const recheck = () => {
+        this.checkRemembered(caller.apiKey, verified.nonce, verified.timestampSeconds);
+        return done();
+      };
+      return Promise.resolve(admitted).then(recheck).catch((error: unknown) => this.refused(error));
     } catch (error) {
       return this.refused(error);
     }
@@ -174,24 +180,31 @@ export class ServiceAuthenticator implements OnModuleInit {
     return andThen(found, (record) => verifiedRequest(record, credentials));
   }
 
-  /**
-   * Step 2: the timestamp window, and the restart rule: a store that lost
-   * its nonces (an in-memory one after a restart) cannot tell whether a
-   * request signed before it started was already accepted.
-   */
+  /** Step 2: the timestamp window, and the restart rule. */
   private checkFreshness(credentials: ParsedCredentials): void {
-    const now = nowSeconds();
-    const since = credentials.nonce === undefined ? undefined : this.nonceStore.rememberedSinceSeconds;
-    if (
-      isTimestampFresh(credentials.timestampSeconds, now, this.options.toleranceSeconds) &&
-      (since === undefined || credentials.timestampSeconds >= since)
-    ) {
-      return;
+    if (!isTimestampFresh(credentials.timestampSeconds, nowSeconds(), this.options.toleranceSeconds)) {
+      throw this.stale(credentials.apiKey, credentials.nonce);
     }
-    const serverTime = String(now);
-    throw new ServiceAuthException('stale_timestamp', undefined, {
+    this.checkRemembered(credentials.apiKey, credentials.nonce, credentials.timestampSeconds);
+  }
+
+  /**
+   * The restart rule: a store that lost its nonces (an in-memory one after a
+   * restart, a Redis that restarted) cannot tell whether a request signed
+   * before it started was already accepted.
+   */
+  private checkRemembered(apiKey: string, nonce: string | undefined, timestampSeconds: number): void {
+    if (nonce === undefined) return;
+    const since = this.nonceStore.rememberedSinceSeconds;
+    if (since !== undefined && timestampSeconds < since) throw this.stale(apiKey, nonce);
+  }
+
+  /** `401 stale_timestamp` with the server time, signed for the key and nonce of the request. */
+  private stale(apiKey: string, nonce: string | undefined): ServiceAuthException {
+    const serverTime = String(nowSeconds());
+    return new ServiceAuthException('stale_timestamp', undefined, {
       [HEADER_SERVER_TIME]: serverTime,
-      [HEADER_SERVER_TIME_SIGNATURE]: this.verifier.signServerTime(credentials.apiKey, credentials.nonce ?? '', serverTime),
+      [HEADER_SERVER_TIME_SIGNATURE]: this.verifier.signServerTime(apiKey, nonce ?? '', serverTime),
     });
   }
 

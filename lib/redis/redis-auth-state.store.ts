@@ -1,91 +1,84 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type {
   Admission,
   AdmissionResult,
   NonceAndRateLimitStore,
   ThrottlerRecord,
 } from '../interfaces/nonce-and-rate-limit-store.interface.js';
+import { RedisKeyNames } from './redis-key-names.js';
+import { ADMIT_SCRIPT, INCREMENT_SCRIPT, runScript } from './redis-scripts.js';
+import { RedisServerMonitor } from './redis-server.monitor.js';
 
-// Fixed window per counter; going over the limit sets a separate block key and
-// clears the counter, so counting starts over when the block ends.
-// KEYS: counter, block. ARGV: ttlMs, limit, blockMs. Returns {hits, ttlMs, blocked, blockTtlMs}.
-const THROTTLE = `
-local function throttle(counterKey, blockKey, ttlMs, limit, blockMs)
-  local blockTtl = redis.call('PTTL', blockKey)
-  if blockTtl > 0 then
-    return {limit + 1, blockTtl, 1, blockTtl}
-  end
-  local hits = redis.call('INCR', counterKey)
-  local ttl = redis.call('PTTL', counterKey)
-  if ttl < 0 then
-    redis.call('PEXPIRE', counterKey, ttlMs)
-    ttl = ttlMs
-  end
-  if hits > limit then
-    redis.call('SET', blockKey, '1', 'PX', blockMs)
-    redis.call('DEL', counterKey)
-    return {hits, ttl, 1, blockMs}
-  end
-  return {hits, ttl, 0, 0}
-end
-`;
-
-const INCREMENT = {
-  source: `${THROTTLE}
-return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))`,
-  sha: '',
-};
-
-// PROTOCOL.md steps 6 and 7 in one script: a blocked key, or a request that
-// would go over the limit, records no nonce; a replayed nonce is not counted.
-// KEYS: nonce, counter, block. ARGV: nonce ttlMs, ttlMs, limit, blockMs.
-// Returns {0} replayed, {1, ...record} admitted, {2, ...record} rate limited.
-const ADMIT = {
-  source: `${THROTTLE}
-local limit = tonumber(ARGV[3])
-local blockTtl = redis.call('PTTL', KEYS[3])
-if blockTtl > 0 then
-  return {2, limit + 1, blockTtl, 1, blockTtl}
-end
-local hits = tonumber(redis.call('GET', KEYS[2]) or '0')
-if hits + 1 > limit then
-  local r = throttle(KEYS[2], KEYS[3], tonumber(ARGV[2]), limit, tonumber(ARGV[4]))
-  return {2, r[1], r[2], r[3], r[4]}
-end
-if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then
-  return {0}
-end
-local r = throttle(KEYS[2], KEYS[3], tonumber(ARGV[2]), limit, tonumber(ARGV[4]))
-return {1, r[1], r[2], r[3], r[4]}`,
-  sha: '',
-};
-
-for (const script of [INCREMENT, ADMIT]) {
-  script.sha = createHash('sha1').update(script.source).digest('hex');
+/** Options of `RedisAuthStateStore` (and of `redisBackends`). */
+export interface RedisAuthStateStoreOptions {
+  /**
+   * Prefix of every key and channel, e.g. to share a Redis between apps.
+   * Default `sa:`. Must not contain `{` or `}` (the hash tags that keep one
+   * request's keys in one Cluster slot).
+   */
+  keyPrefix?: string;
+  /**
+   * Set only when the Redis keeps every write through a restart and a
+   * failover (AOF with `appendfsync always`, synchronous replication): then
+   * a request signed before a restart is not refused. Default `false`: after
+   * a restart or failover, requests signed before it answer `401
+   * stale_timestamp` (`rememberedSinceSeconds`).
+   */
+  durable?: boolean;
 }
 
-type Script = typeof INCREMENT;
-
 /**
- * Nonces and rate-limit counters in one Redis, shared by every instance: a
- * nonce accepted by one instance is a replay to all others, and a limit of N
- * is N across all of them. Given as both `nonces.store` and
- * `throttlerStorage`, it records the nonce and counts the request in one
- * round trip (one script).
+ * Nonces and rate-limit counters in Redis (one server, a Sentinel group or a
+ * Cluster), shared by every instance: a nonce accepted by one instance is a
+ * replay to all others, and a limit of N is N across all of them. Given as
+ * both `nonces.store` and `throttlerStorage`, it admits a request in one
+ * round trip (one script on one hash slot).
+ *
+ * It refuses (rejects every call) while a Redis it talks to may evict keys
+ * (`maxmemory-policy` other than `noeviction`), checked at startup and after
+ * every reconnect.
  */
 export class RedisAuthStateStore implements NonceAndRateLimitStore {
+  private readonly keys: RedisKeyNames;
+  private readonly monitor: RedisServerMonitor;
+  private readonly durable: boolean;
+
   /**
-   * @param client an ioredis client; `createRedisClient()` gives one that fails fast.
-   * @param keyPrefix prefix of every key written, e.g. to share a Redis between apps.
+   * @param client an ioredis `Redis` or `Cluster`; `createRedisClient()` gives one that fails fast.
    */
   constructor(
-    private readonly client: Redis,
-    private readonly keyPrefix = 'service-auth:',
-  ) {}
+    private readonly client: Redis | Cluster,
+    options: RedisAuthStateStoreOptions = {},
+  ) {
+    this.keys = new RedisKeyNames(options.keyPrefix);
+    this.monitor = new RedisServerMonitor(client);
+    this.durable = options.durable ?? false;
+  }
+
+  /**
+   * Since when Redis holds every nonce recorded through it: the start of the
+   * Redis processes seen at startup, then the last restart or failover seen.
+   * `undefined` with `durable: true`.
+   */
+  get rememberedSinceSeconds(): number | undefined {
+    // While disconnected every call of this store fails (503), so there is
+    // nothing to refuse yet; the module asks again after an asynchronous admission.
+    if (this.durable || this.client.status !== 'ready') return undefined;
+    return this.monitor.rememberedSinceSeconds;
+  }
+
+  /**
+   * Waits for the connection (up to 5 s) and checks every Redis node: rejects
+   * with `RedisEvictionPolicyError` on one whose `maxmemory-policy` is not
+   * `noeviction`, so the app does not start.
+   */
+  checkUsable(): Promise<void> {
+    return this.monitor.checkAll();
+  }
 
   async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
-    const result = await this.client.set(this.nonceKey(key), '1', 'PX', nonceTtlMs(expiresAtSeconds), 'NX');
+    await this.monitor.assertUsable();
+    const result = await this.client.set(this.keys.nonceOfStoreKey(key), '1', 'PX', nonceTtlMs(expiresAtSeconds), 'NX');
     return result === 'OK';
   }
 
@@ -96,17 +89,22 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerRecord> {
-    const keys = this.counterKeys({ key, throttlerName });
-    const reply = await this.run(INCREMENT, keys, [ttl, limit, blockDuration]);
+    await this.monitor.assertUsable();
+    const reply = await runScript(this.client, INCREMENT_SCRIPT, this.keys.counter(key, throttlerName), [
+      ttl,
+      limit,
+      blockDuration,
+    ]);
     return toRecord(reply);
   }
 
   async admit(admission: Admission): Promise<AdmissionResult> {
+    await this.monitor.assertUsable();
     const keys = [
-      this.nonceKey(`${admission.apiKey}:${admission.nonce}`),
-      ...this.counterKeys({ key: admission.apiKey, throttlerName: admission.throttlerName }),
+      this.keys.nonce(admission.apiKey, admission.nonce),
+      ...this.keys.counter(admission.apiKey, admission.throttlerName),
     ];
-    const reply = await this.run(ADMIT, keys, [
+    const reply = await runScript(this.client, ADMIT_SCRIPT, keys, [
       nonceTtlMs(admission.nonceExpiresAtSeconds),
       admission.ttlMs,
       admission.limit,
@@ -114,24 +112,6 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     ]);
     if (reply[0] === 0) return { outcome: 'replayed' };
     return { outcome: reply[0] === 1 ? 'admitted' : 'rate_limited', record: toRecord(reply.slice(1)) };
-  }
-
-  private nonceKey(key: string): string {
-    return `${this.keyPrefix}nonce:${key}`;
-  }
-
-  private counterKeys(counter: { key: string; throttlerName: string }): [string, string] {
-    const base = `${this.keyPrefix}rate:${counter.throttlerName}:${counter.key}`;
-    return [`${base}:hits`, `${base}:blocked`];
-  }
-
-  private async run(script: Script, keys: string[], args: (string | number)[]): Promise<number[]> {
-    try {
-      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as number[];
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await this.client.eval(script.source, keys.length, ...keys, ...args)) as number[];
-    }
   }
 }
 

@@ -1,26 +1,26 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ApiKeyAuthModuleOptions } from '../interfaces/api-key-auth-options.interface.js';
-import { RedisAuthStateStore } from './redis-auth-state.store.js';
+import { RedisAuthStateStore, type RedisAuthStateStoreOptions } from './redis-auth-state.store.js';
 import { RedisKeyInvalidationBus } from './redis-key-invalidation.bus.js';
+import { RedisKeyNames } from './redis-key-names.js';
 
 /**
- * The options that move all shared state to one Redis: nonces and rate-limit
- * counters (one round trip per request) and key invalidations. Spread them
- * into the module options:
+ * The options that move all shared state to Redis (one server, a Sentinel
+ * group or a Cluster): nonces and rate-limit counters (one round trip per
+ * request) and key invalidations. Spread them into the module options:
  *
  * ```ts
  * ApiKeyAuthModule.forRoot({ ...redisBackends(createRedisClient(process.env.REDIS_URL!)) })
  * ```
  */
 export function redisBackends(
-  client: Redis,
-  options: { keyPrefix?: string } = {},
+  client: Redis | Cluster,
+  options: RedisAuthStateStoreOptions = {},
 ): Pick<ApiKeyAuthModuleOptions, 'nonces' | 'throttlerStorage' | 'keyInvalidation'> {
-  const prefix = options.keyPrefix ?? 'service-auth:';
-  const store = new RedisAuthStateStore(client, prefix);
+  const store = new RedisAuthStateStore(client, options);
   return {
     nonces: { store },
     throttlerStorage: store,
-    keyInvalidation: new RedisKeyInvalidationBus(client, `${prefix}key-invalidated`),
+    keyInvalidation: new RedisKeyInvalidationBus(client, new RedisKeyNames(options.keyPrefix).channel),
   };
 }

@@ -1,29 +1,51 @@
-import { Redis } from 'ioredis';
+import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { createRedisClient, RedisAuthStateStore, redisReady } from '../../lib/redis/index.js';
-import { describeWithRedis, REDIS_URL } from '../support/databases.js';
+import type { Redis } from 'ioredis';
+import { createRedisClient, RedisAuthStateStore, RedisKeyPrefixError } from '../../lib/redis/index.js';
+import { watchCommands } from '../support/redis-commands.js';
+import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nonce = () => randomBytes(16).toString('base64url');
 
-describeWithRedis('RedisAuthStateStore against a real Redis', () => {
+describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-server of its own)', () => {
+  let redis: DisposableRedis;
   let client: Redis;
   let store: RedisAuthStateStore;
   let prefix: string;
 
   beforeAll(async () => {
-    client = createRedisClient(REDIS_URL!);
-    await redisReady(client);
+    redis = await DisposableRedis.start();
+    client = createRedisClient(redis.url);
+    await new RedisAuthStateStore(client).checkUsable();
   });
   beforeEach(() => {
-    prefix = `test:${randomBytes(6).toString('hex')}:`;
-    store = new RedisAuthStateStore(client, prefix);
+    prefix = `t${randomBytes(4).toString('hex')}:`;
+    store = new RedisAuthStateStore(client, { keyPrefix: prefix });
   });
-  afterEach(async () => {
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length) await client.del(...keys);
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
   });
-  afterAll(() => client.quit());
+
+  describe('key names', () => {
+    it('are short, namespaced once, and carry the API key (or address) as their hash tag', async () => {
+      await store.admit({ apiKey: 'KeyKeyKeyKeyKey0', nonce: 'n'.repeat(22), nonceExpiresAtSeconds: nowSeconds() + 60, limit: 5, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'service-auth-key' });
+      await store.increment('10.0.0.7', 60_000, 5, 60_000, 'service-auth-failures');
+      await store.increment('x', 60_000, 5, 60_000, 'custom');
+      expect((await client.keys(`${prefix}*`)).sort()).toEqual([
+        `${prefix}{10.0.0.7}:f:h`,
+        `${prefix}{KeyKeyKeyKeyKey0}:k:h`,
+        `${prefix}{KeyKeyKeyKeyKey0}:n:${'n'.repeat(22)}`,
+        `${prefix}{x}:t:custom:h`,
+      ]);
+    });
+
+    it('refuses a prefix with braces, which would break the hash tags', () => {
+      expect(() => new RedisAuthStateStore(client, { keyPrefix: 'app{1}:' })).toThrow(RedisKeyPrefixError);
+    });
+  });
 
   describe('recordOnce (nonces)', () => {
     it('records a nonce once: true, then false', async () => {
@@ -33,16 +55,14 @@ describeWithRedis('RedisAuthStateStore against a real Redis', () => {
       expect(await store.recordOnce('key:nonce-2', expiresAt)).toBe(true);
     });
 
-    it('keeps the nonce through its expiry second (expires at the start of the next one)', async () => {
+    it('keeps the nonce through its expiry second, as a relative TTL', async () => {
       const expiresAt = nowSeconds() + 300;
       await store.recordOnce('key:n', expiresAt);
-      expect(await client.call('EXPIRETIME', `${prefix}nonce:key:n`)).toBe(expiresAt + 1);
+      expect(await client.call('EXPIRETIME', `${prefix}{key}:n:n`)).toBe(expiresAt + 1);
     });
 
     it('is atomic: of 50 concurrent records of one nonce, exactly one succeeds', async () => {
-      const results = await Promise.all(
-        Array.from({ length: 50 }, () => store.recordOnce('key:race', nowSeconds() + 300)),
-      );
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.recordOnce('key:race', nowSeconds() + 300)));
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });
@@ -80,32 +100,113 @@ describeWithRedis('RedisAuthStateStore against a real Redis', () => {
     });
   });
 
-  describe('admit (one round trip)', () => {
-    const limit = { limit: 2, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'n' };
-    const admission = (nonce: string, apiKey = 'key') => ({ apiKey, nonce, nonceExpiresAtSeconds: nowSeconds() + 300, ...limit });
+  describe('admit (PROTOCOL.md steps 6 and 7 in one round trip)', () => {
+    const apiKey = 'AdmitKey0123456789';
+    const admission = (n: string, limit = 2, blockDurationMs = 60_000) => ({
+      apiKey,
+      nonce: n,
+      nonceExpiresAtSeconds: nowSeconds() + 300,
+      limit,
+      ttlMs: 60_000,
+      blockDurationMs,
+      throttlerName: 'service-auth-key',
+    });
+    const nonceExists = async (n: string) => (await client.exists(`${prefix}{${apiKey}}:n:${n}`)) === 1;
+    const hits = async () => Number((await client.get(`${prefix}{${apiKey}}:k:h`)) ?? 0);
 
-    it('counts admitted requests; a replay is refused and not counted; over the limit records no nonce', async () => {
-      expect(await store.admit(admission('a'))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 1, isBlocked: false }) });
-      expect(await store.admit(admission('a'))).toEqual({ outcome: 'replayed' });
-      expect(await store.admit(admission('b'))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 2, isBlocked: false }) });
-      expect(await store.admit(admission('c'))).toEqual({ outcome: 'rate_limited', record: expect.objectContaining({ isBlocked: true }) });
-      // The refused request recorded no nonce: its nonce is still fresh for the store.
-      expect(await store.recordOnce('key:c', nowSeconds() + 300)).toBe(true);
+    it('records the nonce and counts the request; a replay is refused and not counted', async () => {
+      const [a, b] = [nonce(), nonce()];
+      expect(await store.admit(admission(a))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 1, isBlocked: false }) });
+      for (let i = 0; i < 5; i++) expect(await store.admit(admission(a))).toEqual({ outcome: 'replayed' });
+      expect(await hits()).toBe(1);
+      expect(await store.admit(admission(b))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 2, isBlocked: false }) });
     });
 
-    it('sends one command per request', async () => {
+    it('a request over the limit is refused, counted (which blocks the key) and records no nonce', async () => {
+      const [a, b, c] = [nonce(), nonce(), nonce()];
+      await store.admit(admission(a, 1));
+      const over = await store.admit(admission(b, 1));
+      expect(over).toEqual({ outcome: 'rate_limited', record: expect.objectContaining({ isBlocked: true, timeToBlockExpire: 60 }) });
+      expect(await nonceExists(b)).toBe(false);
+      expect(await store.admit(admission(c, 1))).toEqual({ outcome: 'rate_limited', record: expect.objectContaining({ isBlocked: true }) });
+      expect(await nonceExists(c)).toBe(false);
+      expect(await client.keys(`${prefix}*:n:*`)).toEqual([`${prefix}{${apiKey}}:n:${a}`]);
+    });
+
+    it('a blocked key records no nonce, so the same request is admitted once after the block', async () => {
+      const [a, b] = [nonce(), nonce()];
+      await store.admit(admission(a, 1, 300));
+      expect((await store.admit(admission(b, 1, 300))).outcome).toBe('rate_limited');
+      expect((await store.admit(admission(b, 1, 300))).outcome).toBe('rate_limited');
+      expect(await nonceExists(b)).toBe(false);
+      await sleep(350);
+      expect((await store.admit(admission(b, 1, 300))).outcome).toBe('admitted');
+      expect(await nonceExists(b)).toBe(true);
+      expect((await store.admit(admission(b, 5, 300))).outcome).toBe('replayed');
+    });
+
+    it('a replay of a blocked key is rate limited first (step 6 before step 7)', async () => {
+      const a = nonce();
+      await store.admit(admission(a, 1));
+      await store.admit(admission(nonce(), 1));
+      expect((await store.admit(admission(a, 1))).outcome).toBe('rate_limited');
+    });
+
+    it('is exact under concurrency: 30 new nonces with limit 10 admit 10 and record 10 nonces', async () => {
+      const results = await Promise.all(Array.from({ length: 30 }, () => store.admit(admission(nonce(), 10))));
+      expect(results.filter((r) => r.outcome === 'admitted')).toHaveLength(10);
+      expect(results.filter((r) => r.outcome === 'rate_limited')).toHaveLength(20);
+      expect(await client.keys(`${prefix}*:n:*`)).toHaveLength(10);
+    });
+
+    it('is atomic: of 50 concurrent admissions of one nonce, one is admitted and counted', async () => {
+      const n = nonce();
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.admit(admission(n, 100))));
+      expect(results.filter((r) => r.outcome === 'admitted')).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'replayed')).toHaveLength(49);
+      expect(await hits()).toBe(1);
+    });
+
+    it('is one command per request (client side) and one script call (server side)', async () => {
+      await store.admit(admission(nonce(), 100));
       const sent: string[] = [];
       const original = client.sendCommand.bind(client);
       client.sendCommand = ((command: Parameters<Redis['sendCommand']>[0]) => {
         sent.push(command.name);
         return original(command);
       }) as Redis['sendCommand'];
+      const watch = await watchCommands(redis.url);
       try {
-        await store.admit(admission('one-trip', 'other-key'));
+        for (let i = 0; i < 10; i++) await store.admit(admission(nonce(), 100));
       } finally {
         client.sendCommand = original;
       }
-      expect(sent).toEqual(['evalsha']);
+      const received = await watch.stop();
+      expect(sent).toEqual(Array(10).fill('evalsha'));
+      expect(received.map((c) => c.name)).toEqual(Array(10).fill('evalsha'));
+    });
+  });
+
+  describe('with the app 5 s behind Redis (Date.now shifted)', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
+    it('a captured request is admitted exactly once within its whole window', async () => {
+      const realNow = Date.now.bind(Date);
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 5_000);
+      // Signed now by the app's clock, accepted until 2 s later by it (a tolerance of 2 s).
+      const expiresAt = nowSeconds() + 2;
+      const n = nonce();
+      const outcomes: string[] = [];
+      while (nowSeconds() <= expiresAt) {
+        const result = await store.admit({ apiKey: 'SkewKey0123456789', nonce: n, nonceExpiresAtSeconds: expiresAt, limit: 1_000, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'service-auth-key' });
+        outcomes.push(result.outcome);
+        await sleep(100);
+      }
+      expect(outcomes.length).toBeGreaterThan(15);
+      expect(outcomes.filter((o) => o === 'admitted')).toEqual(['admitted']);
+      expect(outcomes[0]).toBe('admitted');
     });
   });
 });

@@ -30,10 +30,14 @@ export async function freePort(): Promise<number> {
 export class DisposableRedis {
   private process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
 
-  static async start(): Promise<DisposableRedis> {
-    const redis = new DisposableRedis(await freePort());
+  /** @param args more `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  static async start(args: string[] = []): Promise<DisposableRedis> {
+    const redis = new DisposableRedis(await freePort(), args);
     await redis.start();
     return redis;
   }
@@ -42,25 +46,22 @@ export class DisposableRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts the server and returns once it answers and a new second has begun:
+   * the Redis store refuses requests signed in the second its Redis started
+   * (they may predate it), so a test's first request is not one of them.
+   */
   async start(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      [
+        '--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no',
+        '--protected-mode', 'yes', ...this.args,
+      ],
       { stdio: 'ignore' },
     );
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await waitForRedis(this.url);
+    await new Promise((r) => setTimeout(r, 1_000 - (Date.now() % 1_000) + 20));
   }
 
   /** Kills the server (an outage); `start()` brings it back on the same port, empty. */
@@ -86,4 +87,39 @@ export class DisposableRedis {
     this.resume();
     await this.kill();
   }
+
+  /** Runs one command on a connection of its own, e.g. `command('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru')`. */
+  async command(...args: string[]): Promise<unknown> {
+    const client = new Redis(this.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      return await client.call(args[0], ...args.slice(1));
+    } finally {
+      client.disconnect();
+    }
+  }
 }
+
+/** Resolves once a Redis answers PING at `url` (within 10 s). */
+export async function waitForRedis(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+/** `describe` for suites that start their own redis-server; skipped, with the reason in its name, without one. */
+export const describeWithRedisServer: jest.Describe = hasRedisServer()
+  ? describe
+  : (((name: string, fn: () => void) =>
+      describe.skip(`${name} [SKIPPED: redis-server is not installed (apt-get install redis-server)]`, fn)) as jest.Describe);
