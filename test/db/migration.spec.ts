@@ -157,6 +157,15 @@ describeWithMysql('migrations on MySQL/MariaDB', () =>
   ),
 );
 
+const MARIADB_DB = scratchDatabaseName('service_auth_test_migrations_mariadb');
+describeWithMysql('migrations on MySQL/MariaDB with TypeORM type mariadb', () =>
+  migrationSuite(
+    'mysql',
+    async () => ({ type: 'mariadb', url: await createScratchMysqlDatabase(MARIADB_DB), timezone: 'Z' }),
+    () => dropScratchMysqlDatabase(MARIADB_DB),
+  ),
+);
+
 const POSTGRES_DB = scratchDatabaseName('service_auth_test_migrations');
 describeWithPostgres('migrations on PostgreSQL', () => {
   migrationSuite(
