@@ -19,6 +19,8 @@ export async function openDataSource(config: CliConfig, forMigrate = false): Pro
   let options: DataSourceOptions;
   if (config.database.type === 'mysql') {
     options = { type: 'mysql', url: config.database.url, timezone: 'Z', connectTimeout: 5_000, ...common };
+  } else if (config.database.type === 'postgres') {
+    options = { type: 'postgres', url: config.database.url, connectTimeoutMS: 5_000, ...common };
   } else {
     const path = config.database.path;
     if (forMigrate) {
@@ -29,8 +31,10 @@ export async function openDataSource(config: CliConfig, forMigrate = false): Pro
     options = { type: 'better-sqlite3', database: path, timeout: 5_000, ...common };
   }
 
-  const dataSource = new DataSource(options);
+  let dataSource: DataSource;
   try {
+    // The constructor loads the driver package (pg, mysql2): a missing one fails here, in one line.
+    dataSource = new DataSource(options);
     await dataSource.initialize();
   } catch (error) {
     throw new CliError(`cannot connect to ${where}: ${firstLine(error)}`);

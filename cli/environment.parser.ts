@@ -14,7 +14,10 @@ export class EnvironmentError extends Error {
 export type Env = Record<string, string | undefined>;
 
 /** Where the key table lives. */
-export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
+export type DatabaseConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'mysql'; url: string }
+  | { type: 'postgres'; url: string };
 
 /** DATABASE_URL's default (relative to the working directory). */
 export const DEFAULT_SQLITE_PATH = '.data/sample.sqlite';
@@ -32,7 +35,19 @@ export function envList(raw: string | undefined): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** DATABASE_URL: `sqlite:<file>` or `mysql://user:pass@host:port/db`; default the SQLite file above. */
+const DATABASE_URL_FORMS = 'sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db';
+
+/** Server URL schemes of DATABASE_URL, and the database each names. */
+const SERVER_SCHEMES: Record<string, 'mysql' | 'postgres'> = {
+  'mysql:': 'mysql',
+  'postgres:': 'postgres',
+  'postgresql:': 'postgres',
+};
+
+/**
+ * DATABASE_URL: `sqlite:<file>`, `mysql://user:pass@host:port/db`, or
+ * `postgres://` / `postgresql://user:pass@host:port/db`; default the SQLite file above.
+ */
 export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
   if (raw === undefined) return { type: 'sqlite', path: DEFAULT_SQLITE_PATH };
   if (raw.startsWith('sqlite:')) {
@@ -40,26 +55,27 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
     if (!path) throw new EnvironmentError('DATABASE_URL sqlite:<file> needs a file path, e.g. sqlite:.data/sample.sqlite.');
     return { type: 'sqlite', path };
   }
-  if (raw.startsWith('mysql://')) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new EnvironmentError('DATABASE_URL is not a valid URL; expected mysql://user:pass@host:port/db.');
-    }
-    if (!url.hostname || url.pathname.length <= 1) {
-      throw new EnvironmentError('DATABASE_URL needs a host and a database name: mysql://user:pass@host:port/db.');
-    }
-    return { type: 'mysql', url: raw };
+  const scheme = /^[a-z][a-z0-9+.-]*:/.exec(raw)?.[0];
+  const type = scheme !== undefined && Object.hasOwn(SERVER_SCHEMES, scheme) ? SERVER_SCHEMES[scheme] : undefined;
+  if (type === undefined) throw new EnvironmentError(`DATABASE_URL must be ${DATABASE_URL_FORMS}.`);
+  const example = `${scheme}//user:pass@host:port/db`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new EnvironmentError(`DATABASE_URL is not a valid URL; expected ${example}.`);
   }
-  throw new EnvironmentError('DATABASE_URL must be sqlite:<file> or mysql://user:pass@host:port/db.');
+  if (!url.hostname || url.pathname.length <= 1) {
+    throw new EnvironmentError(`DATABASE_URL needs a host and a database name: ${example}.`);
+  }
+  return { type, url: raw };
 }
 
 /** The database for messages: never the password. */
 export function describeDatabase(database: DatabaseConfig): string {
   if (database.type === 'sqlite') return `SQLite ${database.path}`;
   const url = new URL(database.url);
-  return `MySQL/MariaDB ${url.host}${url.pathname}`;
+  return `${database.type === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} ${url.host}${url.pathname}`;
 }
 
 /** REDIS_URL: `redis://[:password@]host:port[/db]` (or `rediss://`); undefined when unset. */

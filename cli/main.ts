@@ -23,7 +23,8 @@ function buildProgram(): Command {
   const program = new Command('service-auth')
     .description(
       'Manage the API keys of nestjs-service-auth and send signed requests.\n\n' +
-        'Environment: DATABASE_URL (sqlite:<file> or mysql://user:pass@host:port/db; default sqlite:.data/sample.sqlite), ' +
+        'Environment: DATABASE_URL (sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db; ' +
+        'default sqlite:.data/sample.sqlite), ' +
         'API_SHARED_SECRET, API_SHARED_SECRET_PREVIOUS, API_SECRET_MODE (shared | derived), ' +
         `${SECRET_ENV} (the secret for request and sign).\n` +
         'Exit status: 0 success, 1 failure (database unreachable, unknown key, HTTP error status), 2 usage error.',

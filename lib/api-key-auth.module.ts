@@ -9,6 +9,7 @@ import {
 } from './api-key-auth.constants.js';
 import { API_KEY_AUTH_OPTIONS, ConfigurableApiKeyAuthModule } from './api-key-auth.module-definition.js';
 import { resolveApiKeyAuthOptions, ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
+import { databaseSupportCheck } from './database/database-support.check.js';
 import { ApiKey } from './entities/api-key.entity.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { EncodedBodyGate } from './auth/encoded-body.gate.js';
@@ -36,6 +37,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey])],
   providers: [
+    databaseSupportCheck,
     {
       provide: API_KEY_AUTH_RESOLVED_OPTIONS,
       inject: [API_KEY_AUTH_OPTIONS],

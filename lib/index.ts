@@ -72,6 +72,8 @@ export {
   SigningNotConfiguredError,
   WeakSecretError,
 } from './errors/configuration.error.js';
+export { UnsupportedDatabaseError } from './errors/unsupported-database.error.js';
+export { SUPPORTED_DATABASE_TYPES } from './database/supported-databases.js';
 export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';
 
 export * as protocol from './protocol/index.js';

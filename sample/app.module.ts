@@ -39,6 +39,9 @@ function typeOrmOptions(config: SampleConfig): TypeOrmModuleOptions {
   if (config.database.type === 'mysql') {
     return { type: 'mysql', url: config.database.url, timezone: 'Z', ...common };
   }
+  if (config.database.type === 'postgres') {
+    return { type: 'postgres', url: config.database.url, ...common };
+  }
   mkdirSync(dirname(config.database.path), { recursive: true });
   return { type: 'better-sqlite3', database: config.database.path, ...common };
 }

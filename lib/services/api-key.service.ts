@@ -180,7 +180,7 @@ function toExpiry(expiresAt: Date | null | undefined): Date | null {
   return toWholeSeconds(expiresAt);
 }
 
-/** The instant rounded down to the second: what every database stores for a DATETIME. */
+/** The instant rounded down to the second: what a DATETIME keeps, so that every database stores the same value. */
 function toWholeSeconds(date: Date): Date {
   return new Date(Math.floor(date.getTime() / 1000) * 1000);
 }

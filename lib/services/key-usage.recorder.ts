@@ -6,7 +6,7 @@ import { ApiKey } from '../entities/api-key.entity.js';
 const MINUTE_MS = 60_000;
 /** How often recorded uses are written to the database. */
 export const KEY_USAGE_FLUSH_INTERVAL_MS = 60_000;
-/** Most keys in one UPDATE statement (SQLite allows 32 766 parameters, MySQL more). */
+/** Most keys in one UPDATE statement (SQLite allows 32 766 parameters, PostgreSQL 65 535, MySQL more). */
 const MAX_KEYS_PER_UPDATE = 500;
 
 /**

@@ -1,14 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { databaseDialect } from '../database/supported-databases.js';
 import { ApiKey } from '../entities/api-key.entity.js';
 import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
 import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
 
-/** Reads keys from the `api_keys` table of the app's default TypeORM data source. */
+/**
+ * Reads keys from the `api_keys` table of the app's default TypeORM data source.
+ * @throws UnsupportedDatabaseError when created on a database the table is not made for.
+ */
 @Injectable()
 export class TypeOrmApiKeyStore implements ApiKeyStore {
-  constructor(@InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>) {}
+  constructor(@InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>) {
+    // The startup check normally refuses it earlier; this covers a data source it could not see.
+    databaseDialect(repository.metadata.connection.options.type);
+  }
 
   async findByKey(apiKey: string): Promise<ApiKeyRecord | null> {
     const row = await this.repository.findOne({

@@ -3,8 +3,9 @@ import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ApiKey, protocol } from '../../lib/index.js';
 import { assertCliBuilt, expectOneLineError, runCli, tempDir, type CliResult } from '../support/cli.js';
-import { describeWithMysql, MYSQL_URL } from '../support/databases.js';
+import { describeWithMysql, describeWithPostgres, MYSQL_URL, POSTGRES_URL, scratchDatabaseName } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';
 
 const SHARED = 'cli-test-shared-secret-0123456789-abcdefgh';
 const MASTER = 'cli-test-master-secret-0123456789-abcdefgh';
@@ -309,7 +310,9 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       ['a bad service in list', ['keys', 'list', '--service', '_x'], undefined, /is invalid/],
       ['a malformed key to revoke', ['keys', 'revoke', 'not a key'], undefined, /an API key is 16 to 128 characters/],
       ['revoke without a key', ['keys', 'revoke'], undefined, "error: missing required argument 'apiKey'"],
-      ['a bad DATABASE_URL', ['keys', 'list'], { DATABASE_URL: 'postgres://x/y' }, 'error: DATABASE_URL must be sqlite:<file> or mysql://'],
+      ['a bad DATABASE_URL', ['keys', 'list'], { DATABASE_URL: 'mssql://x/y' }, 'error: DATABASE_URL must be sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db.'],
+      ['a postgres URL without a database', ['migrate'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432' }, 'error: DATABASE_URL needs a host and a database name: postgres://user:pass@host:port/db.'],
+      ['a postgresql URL without a host', ['keys', 'list'], { DATABASE_URL: 'postgresql:///keys' }, 'error: DATABASE_URL needs a host and a database name: postgresql://user:pass@host:port/db.'],
       ['an empty sqlite: path', ['keys', 'list'], { DATABASE_URL: 'sqlite:' }, 'needs a file path'],
       ['a mysql URL without a database', ['migrate'], { DATABASE_URL: 'mysql://root@127.0.0.1:3306' }, 'needs a host and a database name'],
       ['a bad API_SECRET_MODE', ['keys', 'list'], { API_SECRET_MODE: 'per-key' }, 'error: API_SECRET_MODE must be shared or derived, got "per-key".'],
@@ -364,6 +367,16 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       expect(result.stderr).not.toContain('hunter2');
       expect(Date.now() - started).toBeLessThan(10_000);
     });
+
+    it.each(['postgres', 'postgresql'])('an unreachable %s:// server fails fast, without the password', async (scheme) => {
+      const started = Date.now();
+      const result = await runCli(['keys', 'list'], {
+        env: { DATABASE_URL: `${scheme}://svc:hunter2-password@127.0.0.1:9/keys` },
+      });
+      expectOneLineError(result, 1, /^error: cannot connect to PostgreSQL 127\.0\.0\.1:9\/keys: .*ECONNREFUSED/);
+      expect(result.stderr).not.toContain('hunter2');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
   });
 
   describe('help', () => {
@@ -392,19 +405,31 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
   });
 });
 
-const MYSQL_DB = 'service_auth_cli_test';
-describeWithMysql('service-auth CLI on MySQL/MariaDB', () => {
+/** The CLI on a database server: the URL of a fresh scratch database, and how the CLI names it. */
+function serverSuite(
+  label: string,
+  scheme: string,
+  open: () => Promise<string>,
+  drop: () => Promise<void>,
+  available: boolean,
+) {
+  let url: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    env = { DATABASE_URL: await createScratchMysqlDatabase(MYSQL_DB), API_SHARED_SECRET: SHARED };
+    url = await open();
+    env = { DATABASE_URL: url, API_SHARED_SECRET: SHARED };
   });
-  afterAll(() => (MYSQL_URL ? dropScratchMysqlDatabase(MYSQL_DB) : undefined));
+  afterAll(() => (available ? drop() : undefined));
   const cli = (...args: string[]) => runCli(args, { env });
+  const where = () => `${label} ${new URL(url).host}${new URL(url).pathname}`;
 
-  it('migrates, creates, lists, rotates and revokes keys through a mysql:// URL', async () => {
-    const where = `MySQL/MariaDB ${new URL(env.DATABASE_URL).host}/${MYSQL_DB}`;
-    expect(json(await cli('migrate', '--json'))).toEqual({ database: where, applied: ['CreateApiKeysTable1764300000000'] });
-    expect(json(await cli('migrate', '--json'))).toEqual({ database: where, applied: [] });
+  it('says to run migrate while the database has no key table (exit 1)', async () => {
+    expectOneLineError(await cli('keys', 'list'), 1, `error: ${where()} has no api_keys table; create it with \`service-auth migrate\`.`);
+  });
+
+  it(`migrates, creates, lists, rotates and revokes keys through a ${scheme}// URL`, async () => {
+    expect(json(await cli('migrate', '--json'))).toEqual({ database: where(), applied: ['CreateApiKeysTable1764300000000'] });
+    expect(json(await cli('migrate', '--json'))).toEqual({ database: where(), applied: [] });
 
     const created = json(await cli('keys', 'create', '--service', 'orders', '--expires', '2099-01-02T03:04:05Z', '--json'));
     expect(created.expiresAt).toBe('2099-01-02T03:04:05.000Z');
@@ -416,8 +441,29 @@ describeWithMysql('service-auth CLI on MySQL/MariaDB', () => {
     const byKey = new Map(listed.map((k: { apiKey: string }) => [k.apiKey, k]));
     expect(byKey.get(created.apiKey)).toMatchObject({ status: 'active', expiresAt: rotated.expiring[0].expiresAt });
     expect(byKey.get(rotated.apiKey)).toMatchObject({ status: 'revoked', createdAt: rotated.createdAt });
-    // Keys are case-sensitive on MySQL too.
+    // Keys are case-sensitive on every database.
     const swapped = created.apiKey.replace(/[a-z]/, (c: string) => c.toUpperCase());
     if (swapped !== created.apiKey) expectOneLineError(await cli('keys', 'revoke', swapped), 1, 'no such API key');
   });
+}
+
+const MYSQL_DB = scratchDatabaseName('service_auth_cli_test');
+describeWithMysql('service-auth CLI on MySQL/MariaDB', () =>
+  serverSuite('MySQL/MariaDB', 'mysql:', () => createScratchMysqlDatabase(MYSQL_DB), () => dropScratchMysqlDatabase(MYSQL_DB), MYSQL_URL !== undefined),
+);
+
+const POSTGRES_DB = scratchDatabaseName('service_auth_cli_test');
+describeWithPostgres('service-auth CLI on PostgreSQL', () => {
+  describe('postgres:// URLs', () =>
+    serverSuite('PostgreSQL', 'postgres:', () => createScratchPostgresDatabase(POSTGRES_DB), () => dropScratchPostgresDatabase(POSTGRES_DB), POSTGRES_URL !== undefined),
+  );
+  describe('postgresql:// URLs', () =>
+    serverSuite(
+      'PostgreSQL',
+      'postgresql:',
+      async () => (await createScratchPostgresDatabase(`${POSTGRES_DB}_2`)).replace(/^postgres:/, 'postgresql:'),
+      () => dropScratchPostgresDatabase(`${POSTGRES_DB}_2`),
+      POSTGRES_URL !== undefined,
+    ),
+  );
 });

@@ -1,7 +1,6 @@
 import { jest } from '@jest/globals';
 import { protocol } from '../../lib/index.js';
-import { MYSQL_URL } from '../support/databases.js';
-import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { APP_DATABASES } from '../support/app-databases.js';
 import { ADAPTERS, createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type TestApp, type TestAppOptions } from '../support/test-app.js';
 import { expectRejected, nowSeconds, send, sendSigned, sign } from '../support/signed-request.js';
 
@@ -9,23 +8,23 @@ const OTHER_SECRET = 'some-other-secret-nobody-configured-0123456789';
 const MASTER = 'master-secret-current-0123456789-abcdefghijkl';
 const OLD_MASTER = 'master-secret-previous-0123456789-abcdefghijk';
 
-/** The key table on SQLite, and on MySQL/MariaDB when MYSQL_URL is set (a scratch database of its own). */
-const KEY_STORES = MYSQL_URL ? (['SQLite', 'MySQL'] as const) : (['SQLite'] as const);
-if (!MYSQL_URL) {
-  describe.skip('keys and secrets on MySQL [SKIPPED: set MYSQL_URL=mysql://root@127.0.0.1:3306/test to run]', () => {
-    it('runs every case below against MySQL', () => undefined);
+/** The key table on SQLite, on MySQL/MariaDB with MYSQL_URL and on PostgreSQL with POSTGRES_URL (a scratch database of its own). */
+const KEY_STORES = APP_DATABASES.filter((database) => database.available);
+for (const skipped of APP_DATABASES.filter((database) => !database.available)) {
+  skipped.describe(`keys and secrets on ${skipped.label}`, () => {
+    it(`runs every case below against ${skipped.label}`, () => undefined);
   });
 }
 const SCRATCH_DB = 'service_auth_test_keys_and_secrets';
 
 /** PROTOCOL.md step 3 (key lookup) and step 4 (signature under each accepted secret), and the schemes. */
-describe.each(ADAPTERS.flatMap((adapter) => KEY_STORES.map((store) => [adapter, store] as const)))('keys and secrets (%s, %s)', (adapter, store) => {
-  let database: Pick<TestAppOptions, 'mysql'> = {};
+describe.each(ADAPTERS.flatMap((adapter) => KEY_STORES.map((store) => [adapter, store.label, store] as const)))('keys and secrets (%s, %s)', (adapter, _label, store) => {
+  let database: Partial<TestAppOptions> = {};
   beforeAll(async () => {
-    if (store === 'MySQL') database = { mysql: { url: await createScratchMysqlDatabase(SCRATCH_DB) } };
+    database = await store.open(SCRATCH_DB);
   });
   afterAll(async () => {
-    if (store === 'MySQL') await dropScratchMysqlDatabase(SCRATCH_DB);
+    await store.drop(SCRATCH_DB);
   });
 
   describe('shared secret, one key table', () => {

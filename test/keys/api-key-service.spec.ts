@@ -14,8 +14,17 @@ import {
   type ApiKeyAuthModuleOptions,
 } from '../../lib/index.js';
 import { TypeOrmApiKeyStore } from '../../lib/stores/typeorm-api-key.store.js';
-import { describeWithMysql, MYSQL_URL, sqliteOptions } from '../support/databases.js';
+import {
+  describeWithMysql,
+  describeWithPostgres,
+  MYSQL_URL,
+  POSTGRES_URL,
+  postgresOptions,
+  scratchDatabaseName,
+  sqliteOptions,
+} from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';
 
 const SECRET = 'a-shared-secret-for-the-key-service-tests-0123';
 const HOUR = 3_600_000;
@@ -141,6 +150,24 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
         'Invalid expiresAt 2030-01-01: give a valid Date, or null for no expiry.',
       );
       expect(await repository.count()).toBe(0);
+    });
+  });
+
+  describe('lookups', () => {
+    it('finds a key only with its exact case, in the service, the store and the database itself', async () => {
+      const { service } = build();
+      const store = new TypeOrmApiKeyStore(repository);
+      const { apiKey } = await service.create('orders');
+      const variants = [apiKey.toLowerCase(), apiKey.toUpperCase(), swapCase(apiKey)].filter((v) => v !== apiKey);
+      expect(variants.length).toBeGreaterThan(0);
+      for (const variant of variants) {
+        expect(await service.findByKey(variant)).toBeNull();
+        expect(await store.findByKey(variant)).toBeNull();
+        expect(await repository.countBy({ apiKey: variant })).toBe(0);
+        expect(await service.revoke(variant)).toBe(false);
+      }
+      expect((await store.findByKey(apiKey))?.serviceName).toBe('orders');
+      expect((await service.findByKey(apiKey))?.revokedAt).toBeNull();
     });
   });
 
@@ -290,10 +317,22 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
 
 describe('ApiKeyService on SQLite', () => serviceSuite(async () => sqliteOptions()));
 
-const MYSQL_DB = 'service_auth_key_service_test';
+const MYSQL_DB = scratchDatabaseName('service_auth_key_service_test');
 describeWithMysql('ApiKeyService on MySQL/MariaDB', () =>
   serviceSuite(
     async () => ({ type: 'mysql', url: await createScratchMysqlDatabase(MYSQL_DB), timezone: 'Z', connectTimeout: 2000 }),
     () => (MYSQL_URL ? dropScratchMysqlDatabase(MYSQL_DB) : Promise.resolve()),
   ),
 );
+
+const POSTGRES_DB = scratchDatabaseName('service_auth_key_service_test');
+describeWithPostgres('ApiKeyService on PostgreSQL', () =>
+  serviceSuite(
+    async () => postgresOptions(await createScratchPostgresDatabase(POSTGRES_DB)),
+    () => (POSTGRES_URL ? dropScratchPostgresDatabase(POSTGRES_DB) : Promise.resolve()),
+  ),
+);
+
+function swapCase(text: string): string {
+  return text.replace(/[a-z]/gi, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
+}

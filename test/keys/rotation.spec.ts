@@ -2,8 +2,7 @@ import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { protocol } from '../../lib/index.js';
 import { tempDir } from '../support/cli.js';
-import { describeWithMysql, MYSQL_URL } from '../support/databases.js';
-import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { APP_DATABASES } from '../support/app-databases.js';
 import { expectRejected, sendSigned } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp, type TestAppOptions } from '../support/test-app.js';
 
@@ -112,7 +111,15 @@ function lifecycleSuite(appOptions: () => Promise<Partial<TestAppOptions>>, clea
   });
 }
 
-describe('key lifecycle through the guard (SQLite)', () => lifecycleSuite(async () => ({})));
+for (const database of APP_DATABASES) {
+  const scratch = 'service_auth_rotation_test';
+  database.describe(`key lifecycle through the guard (${database.label})`, () =>
+    lifecycleSuite(
+      () => database.open(scratch),
+      () => (database.available ? database.drop(scratch) : Promise.resolve()),
+    ),
+  );
+}
 
 describe('rotation survives a restart (SQLite file)', () => {
   const tmp = tempDir('service-auth-rotation-');
@@ -159,11 +166,3 @@ describe('rotation survives a restart (SQLite file)', () => {
     }
   });
 });
-
-const MYSQL_DB = 'service_auth_rotation_test';
-describeWithMysql('key lifecycle through the guard (MySQL/MariaDB)', () =>
-  lifecycleSuite(
-    async () => ({ mysql: { url: await createScratchMysqlDatabase(MYSQL_DB) } }),
-    () => (MYSQL_URL ? dropScratchMysqlDatabase(MYSQL_DB) : Promise.resolve()),
-  ),
-);

@@ -320,7 +320,7 @@ describe('loadSampleConfig', () => {
     [{ API_AUTH_SCHEMES: ' , ' }, /API_AUTH_SCHEMES must list v1 and\/or v0/],
     [{ RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE must be an integer at least 1, got "0"/],
     [{ KEY_CACHE_TTL_MS: '-5' }, /KEY_CACHE_TTL_MS must be an integer at least 1/],
-    [{ DATABASE_URL: 'postgres://db/x' }, /DATABASE_URL must be sqlite:<file> or mysql:/],
+    [{ DATABASE_URL: 'mssql://db/x' }, /DATABASE_URL must be sqlite:<file>, mysql:\/\/.* or postgres:\/\//],
     [{ DATABASE_URL: 'mysql://host-only' }, /DATABASE_URL needs a host and a database name/],
     [{ DATABASE_URL: 'sqlite:' }, /DATABASE_URL sqlite:<file> needs a file path/],
     [{ API_SHARED_SECRET: 'too-short-secret' }, /API_SHARED_SECRET must be at least 32 characters \(it has 16\)/],

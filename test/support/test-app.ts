@@ -86,6 +86,8 @@ export interface TestAppOptions {
   database?: string;
   /** A MySQL/MariaDB database instead of SQLite (e.g. `{ url: MYSQL_URL }`); timezone defaults to 'Z'. */
   mysql?: { url?: string; timezone?: string };
+  /** A PostgreSQL database instead of SQLite (e.g. `{ url: POSTGRES_URL }`). */
+  postgres?: { url?: string };
   /** NestFactory's `logger` option. Default `false` (no logs). */
   logger?: LoggerService | LogLevel[] | false;
   /** Runs on every request before the guard (an Express middleware, a Fastify onRequest hook), with the request the guard sees. */
@@ -124,7 +126,9 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
       TypeOrmModule.forRoot({
         ...(options.mysql
           ? { type: 'mysql' as const, url: options.mysql.url, timezone: options.mysql.timezone ?? 'Z' }
-          : { type: 'better-sqlite3' as const, database: options.database ?? ':memory:' }),
+          : options.postgres
+            ? { type: 'postgres' as const, url: options.postgres.url }
+            : { type: 'better-sqlite3' as const, database: options.database ?? ':memory:' }),
         entities: [ApiKey],
         migrations: apiKeyAuthMigrations,
         migrationsRun: true,
