@@ -4,3 +4,4 @@ export * from './crypto.js';
 export * from './credentials.js';
 export * from './signature.js';
 export * from './nonce.js';
+export * from './server-time.js';
