@@ -78,3 +78,16 @@ export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/servic
 
 export * as protocol from './protocol/index.js';
 export type { SignatureScheme } from './protocol/index.js';
+
+export {
+  InvalidClientOptionError,
+  resolveServiceAuthClientOptions,
+  SERVICE_AUTH_CLIENT_ASYNC_OPTIONS_TYPE,
+  SERVICE_AUTH_CLIENT_OPTIONS,
+  SERVICE_AUTH_CLIENT_OPTIONS_TYPE,
+  ServiceAuthClientModule,
+  type ServiceAuthClientModuleExtras,
+  type ServiceAuthClientModuleOptions,
+  type ServiceAuthClientPeer,
+} from './client/index.js';
+export { NoPeerForOriginError, UnknownPeerError } from './signing/signing.error.js';

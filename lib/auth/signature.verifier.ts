@@ -30,7 +30,7 @@ export class SignatureVerifier {
 
   /** `X-API-Server-Time-Signature` for a request of `apiKey` with `nonce`, made with the key's current secret. */
   signServerTime(apiKey: string, nonce: string, serverTime: string): string {
-    return signServerTime(this.currentSecretFor(apiKey), apiKey, nonce, serverTime);
+    return signServerTime(this.currentSecretFor(apiKey), { apiKey, nonce, serverTime });
   }
 
   /** The secrets a signature by `apiKey` may have been made with, current first. */

@@ -4,7 +4,6 @@ export const HEADER_TIMESTAMP = 'x-api-timestamp';
 export const HEADER_NONCE = 'x-api-nonce';
 export const HEADER_SIGNATURE = 'x-api-signature';
 export const HEADER_SERVER_TIME = 'x-api-server-time';
-export const HEADER_SERVER_TIME_SIGNATURE = 'x-api-server-time-signature';
 
 export const V1_ALGORITHM_LINE = 'API-HMAC-SHA256-V1';
 export const V1_SIGNATURE_PREFIX = 'v1=';

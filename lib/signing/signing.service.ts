@@ -1,14 +1,31 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SIGNING_CREDENTIALS } from '../api-key-auth.constants.js';
-import { resolveSigning } from '../api-key-auth-options.factory.js';
 import { SigningNotConfiguredError } from '../errors/configuration.error.js';
 import type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
-import { generateNonce, HEADER_SERVER_TIME, SignatureScheme, signRequest } from '../protocol/index.js';
+import {
+  generateNonce,
+  HEADER_NONCE,
+  HEADER_SERVER_TIME,
+  HEADER_SERVER_TIME_SIGNATURE,
+  SignatureScheme,
+  signRequest,
+  verifyServerTime,
+} from '../protocol/index.js';
+import {
+  isPeerTable,
+  resolveSigningCredentials,
+  type ResolvedSigningCredentials,
+  type SigningSetup,
+} from './signing-credentials.js';
+import { NoPeerForOriginError, UnknownPeerError } from './signing.error.js';
 
 /** What `SigningService.sign()` needs to know about the request it signs. */
 export interface SignableRequest {
   method: string;
-  /** Absolute URL the request is sent to. Its host and path+query are signed. */
+  /**
+   * URL the request is sent to: absolute, or relative to the peer's `baseUrl`
+   * on a signer from `peer(name)`. Its host and path+query are signed.
+   */
   url: string | URL;
   /** The exact body bytes that will be sent. */
   body?: string | Uint8Array;
@@ -25,39 +42,104 @@ export interface SignedFetchInit extends Omit<RequestInit, 'body'> {
   scheme?: SignatureScheme;
 }
 
+/** One signed request as sent: what the peer's server-time signature must be bound to. */
+interface SentRequest {
+  response: Response;
+  apiKey: string;
+  /** The nonce sent; empty for v0. */
+  nonce: string;
+}
+
 /**
  * Signs this service's outgoing calls. `sign()` returns the `X-API-*` headers;
- * `fetch()` sends a request signed over exactly the bytes it sends and, when
- * the peer answers `401 stale_timestamp` with its clock in
- * `X-API-Server-Time`, corrects this signer's clock offset and retries once.
+ * `fetch()` sends a request signed over exactly the bytes it sends.
+ *
+ * Credentials are either one set for every URL, or one per peer: then a
+ * request is signed only with the credentials of the peer whose origin it goes
+ * to, and a request to any other origin throws `NoPeerForOriginError` before
+ * anything is sent.
+ *
+ * When a peer answers `401 stale_timestamp` with `X-API-Server-Time` and an
+ * `X-API-Server-Time-Signature` that verifies, under this signer's secret, for
+ * the key and nonce just sent, `fetch()` corrects its clock offset for that
+ * peer and retries once with a new nonce. Any other answer is returned
+ * unchanged: a forged server time never moves the clock.
  */
 @Injectable()
 export class SigningService {
   /**
    * Correction added to the local clock for each peer origin, in ms, learned
-   * from that peer's `X-API-Server-Time`: one peer's clock never moves the
-   * timestamps sent to another.
+   * from that peer's authenticated `X-API-Server-Time`: one peer's clock never
+   * moves the timestamps sent to another.
    */
-  protected readonly clockOffsets = new Map<string, number>();
+  protected clockOffsets = new Map<string, number>();
+  private readonly peerSigners = new Map<string, SigningService>();
 
-  constructor(
-    @Optional() @Inject(SIGNING_CREDENTIALS) protected readonly credentials?: Required<SigningCredentials>,
-  ) {}
+  constructor(@Optional() @Inject(SIGNING_CREDENTIALS) protected readonly setup?: SigningSetup) {}
 
   /** A signer for other credentials (e.g. one key per called service), sharing nothing with this one. */
   withCredentials(credentials: SigningCredentials): SigningService {
-    return new (this.constructor as typeof SigningService)(resolveSigning(credentials));
+    return new (this.constructor as typeof SigningService)(resolveSigningCredentials(credentials, 'signing'));
+  }
+
+  /**
+   * The signer of one configured peer (`peers` of ServiceAuthClientModule):
+   * it signs with that peer's credentials, resolves relative URLs against its
+   * `baseUrl`, and refuses every other origin. Shares the clock corrections
+   * of this signer.
+   * @throws UnknownPeerError when no peer has this name.
+   */
+  peer(name: string): SigningService {
+    const peers = this.setup && isPeerTable(this.setup) ? this.setup.peers : [];
+    const peer = peers.find((candidate) => candidate.name === name);
+    if (!peer) throw new UnknownPeerError(name, peers.map((candidate) => candidate.name));
+    let signer = this.peerSigners.get(name);
+    if (!signer) {
+      signer = new (this.constructor as typeof SigningService)({ peers: [peer], baseUrl: peer.origin });
+      signer.clockOffsets = this.clockOffsets;
+      this.peerSigners.set(name, signer);
+    }
+    return signer;
   }
 
   /** The clock correction in ms currently applied to requests to `url`'s origin. */
   clockOffset(url: string | URL): number {
-    return this.clockOffsets.get(toUrl(url).origin) ?? 0;
+    return this.clockOffsets.get(this.resolveUrl(url).origin) ?? 0;
   }
 
   /** The `X-API-*` headers for one request. Each call uses a fresh nonce. */
   sign(request: SignableRequest): Record<string, string> {
-    const credentials = this.requireCredentials();
-    const url = toUrl(request.url);
+    const url = this.resolveUrl(request.url);
+    return this.signWith(this.credentialsFor(url), url, request);
+  }
+
+  /** `fetch()` with signed headers; see the class description for the clock-skew retry. */
+  async fetch(url: string | URL, init: SignedFetchInit = {}): Promise<Response> {
+    assertSignableBody(init.body);
+    const target = this.resolveUrl(url);
+    const credentials = this.credentialsFor(target);
+    const first = await this.send(target, init, credentials);
+    if (!(await this.adoptServerClock(target.origin, credentials, first))) return first.response;
+    await first.response.body?.cancel();
+    return (await this.send(target, init, credentials)).response;
+  }
+
+  /**
+   * Sends the signed request; override to use another HTTP client. The
+   * signature covers `url` as the WHATWG URL parser normalises it (what
+   * `fetch` sends): a client that sends the URL string verbatim must be given
+   * an already-normalised URL. Redirects are not followed unless the caller
+   * asks for it (`redirect: 'follow'`): the signed headers are for this URL only.
+   */
+  protected dispatch(url: string | URL, init: RequestInit): Promise<Response> {
+    return globalThis.fetch(url, init);
+  }
+
+  private signWith(
+    credentials: ResolvedSigningCredentials,
+    url: URL,
+    request: Omit<SignableRequest, 'url'>,
+  ): Record<string, string> {
     return signRequest({
       scheme: request.scheme ?? credentials.scheme,
       apiKey: credentials.apiKey,
@@ -72,41 +154,39 @@ export class SigningService {
     });
   }
 
-  /** `fetch()` with signed headers; see the class description for the clock-skew retry. */
-  async fetch(url: string | URL, init: SignedFetchInit = {}): Promise<Response> {
-    assertSignableBody(init.body);
-    const response = await this.send(url, init);
-    if (!(await this.learnServerClock(toUrl(url).origin, response))) return response;
-    await response.body?.cancel();
-    return this.send(url, init);
-  }
-
-  private send(url: string | URL, init: SignedFetchInit): Promise<Response> {
+  private async send(url: URL, init: SignedFetchInit, credentials: ResolvedSigningCredentials): Promise<SentRequest> {
     const { scheme, ...rest } = init;
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = new Headers(init.headers);
+    // v1 signs the Content-Type: fetch() would add text/plain for a string body itself, so it is set (and signed) here.
     const contentType = headers.get('content-type') ?? (typeof init.body === 'string' ? 'text/plain;charset=UTF-8' : undefined);
     if (contentType !== undefined) headers.set('content-type', contentType);
-    const signed = this.sign({ method, url, body: init.body, contentType, scheme });
+    const signed = this.signWith(credentials, url, { method, body: init.body, contentType, scheme });
     for (const [name, value] of Object.entries(signed)) headers.set(name, value);
-    return this.dispatch(url, { ...rest, method, headers, body: init.body });
+    const response = await this.dispatch(url, {
+      ...rest,
+      method,
+      headers,
+      body: init.body,
+      redirect: init.redirect ?? 'manual',
+    });
+    return { response, apiKey: credentials.apiKey, nonce: signed[HEADER_NONCE] ?? '' };
   }
 
-  /**
-   * Sends the signed request; override to use another HTTP client. The
-   * signature covers `url` as the WHATWG URL parser normalises it (what
-   * `fetch` sends): a client that sends the URL string verbatim must be given
-   * an already-normalised URL.
-   */
-  protected dispatch(url: string | URL, init: RequestInit): Promise<Response> {
-    return globalThis.fetch(url, init);
-  }
-
-  /** True when the response is a clock-skew rejection and the offset was corrected. */
-  private async learnServerClock(origin: string, response: Response): Promise<boolean> {
+  /** True when the response is an authenticated clock-skew rejection and the offset was corrected. */
+  private async adoptServerClock(
+    origin: string,
+    credentials: ResolvedSigningCredentials,
+    sent: SentRequest,
+  ): Promise<boolean> {
+    const { response } = sent;
     if (response.status !== 401) return false;
     const serverTime = response.headers.get(HEADER_SERVER_TIME);
-    if (serverTime === null || !/^[0-9]{1,12}$/.test(serverTime)) return false;
+    const signature = response.headers.get(HEADER_SERVER_TIME_SIGNATURE);
+    if (serverTime === null) return false;
+    if (!verifyServerTime(credentials.secret, { apiKey: sent.apiKey, nonce: sent.nonce, serverTime }, signature)) {
+      return false;
+    }
     let code: unknown;
     try {
       code = ((await response.clone().json()) as { code?: unknown }).code;
@@ -119,14 +199,19 @@ export class SigningService {
     return true;
   }
 
-  private requireCredentials(): Required<SigningCredentials> {
-    if (!this.credentials) throw new SigningNotConfiguredError();
-    return this.credentials;
+  private credentialsFor(url: URL): ResolvedSigningCredentials {
+    const setup = this.setup;
+    if (!setup) throw new SigningNotConfiguredError();
+    if (!isPeerTable(setup)) return setup;
+    const peer = setup.peers.find((candidate) => candidate.origin === url.origin);
+    if (!peer) throw new NoPeerForOriginError(url.origin, setup.peers);
+    return peer.credentials;
   }
-}
 
-function toUrl(url: string | URL): URL {
-  return typeof url === 'string' ? new URL(url) : url;
+  private resolveUrl(url: string | URL): URL {
+    if (typeof url !== 'string') return url;
+    return new URL(url, this.setup && isPeerTable(this.setup) ? this.setup.baseUrl : undefined);
+  }
 }
 
 function toBytes(body: string | Uint8Array | undefined): Uint8Array | undefined {

@@ -251,8 +251,8 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
         expectRejected(t, res, 401, 'stale_timestamp');
         const serverTime = String(res.headers['x-api-server-time']);
         const signature = String(res.headers['x-api-server-time-signature']);
-        expect(protocol.serverTimeSignatureMatches(secret, caller.apiKey, nonce, serverTime, signature)).toBe(true);
-        expect(protocol.serverTimeSignatureMatches(secret, caller.apiKey, freshNonce(), serverTime, signature)).toBe(false);
+        expect(protocol.verifyServerTime(secret, { apiKey: caller.apiKey, nonce, serverTime }, signature)).toBe(true);
+        expect(protocol.verifyServerTime(secret, { apiKey: caller.apiKey, nonce: freshNonce(), serverTime }, signature)).toBe(false);
         const other = await sendSigned(t, { apiKey: caller.apiKey, secret, timestampSeconds: nowSeconds() + 400 });
         expect(other.headers['x-api-server-time-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
         // No signature for a request whose credentials do not parse.

@@ -12,8 +12,6 @@ import {
   stringToSign,
   v0StringToSign,
   v1StringToSign,
-  serverTimeSignatureMatches,
-  signServerTime,
   type SignedFields,
   type V1SignedFields,
 } from '../../lib/protocol/index.js';
@@ -265,28 +263,6 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
         const bad = parseCredentials({ ...headers, 'x-api-signature': flipped });
         if (!bad.ok) throw new Error(`did not parse: ${bad.message}`);
         expect(matchesAnySecret([v.derivedSecret], input, bad.credentials.mac)).toBe(false);
-      }
-    });
-  });
-
-  describe.each(vectors.serverTime.map((v, i) => [i, v] as const))('server time #%i', (_i, v) => {
-    it('signs the server time for the key and nonce of the request', () => {
-      expect(signServerTime(v.secret, v.apiKey, v.nonce, v.serverTime)).toBe(v.signature);
-      expect('v1=' + hmacSha256Hex(v.secret, `API-SERVER-TIME-V1\n${v.apiKey}\n${v.nonce}\n${v.serverTime}`)).toBe(v.signature);
-    });
-
-    it('verifies only for the same secret, key, nonce and time, and not with one digit flipped', () => {
-      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, v.signature)).toBe(true);
-      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, v.signature.toUpperCase().replace('V1=', 'v1='))).toBe(true);
-      expect(serverTimeSignatureMatches(OTHER_SECRET, v.apiKey, v.nonce, v.serverTime, v.signature)).toBe(false);
-      expect(serverTimeSignatureMatches(v.secret, v.apiKey + 'x', v.nonce, v.serverTime, v.signature)).toBe(false);
-      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce + 'x', v.serverTime, v.signature)).toBe(false);
-      expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, String(Number(v.serverTime) + 1), v.signature)).toBe(false);
-      for (const missing of [undefined, null, '', v.signature.slice(3), v.signature + '0']) {
-        expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, missing)).toBe(false);
-      }
-      for (const flipped of flippedSignatures(v.signature)) {
-        expect(serverTimeSignatureMatches(v.secret, v.apiKey, v.nonce, v.serverTime, flipped)).toBe(false);
       }
     });
   });
