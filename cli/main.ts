@@ -41,7 +41,7 @@ function buildProgram(): Command {
   for (const command of allCommands(program)) {
     command.exitOverride().configureOutput({
       // Commander puts "(Did you mean --service?)" on a second line: keep every error on one line.
-      outputError: (text, write) => write(`${redact(text.trimEnd().replace(/\n+/g, ' '), process.argv.slice(2))}\n`),
+      outputError: (text, write) => write(`${redact(withoutOptionValues(text.trimEnd().replace(/\n+/g, ' ')), process.argv.slice(2))}\n`),
     });
   }
   return program;
@@ -49,6 +49,15 @@ function buildProgram(): Command {
 
 function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap((sub) => allCommands(sub))];
+}
+
+/**
+ * Commander's message without any value given to an option: a mistyped
+ * `--secert=...` or a bad `--secret` value must not put the secret on the
+ * terminal or in a CI log. Option names and suggestions stay.
+ */
+function withoutOptionValues(message: string): string {
+  return message.replace(/'(--?[A-Za-z0-9][A-Za-z0-9-]*)=[^']*'/g, "'$1=...'").replace(/ argument '[^']*' is invalid/g, ' argument is invalid');
 }
 
 /** The secrets this process knows, so that no error line can ever show one. */

@@ -200,13 +200,15 @@ describe('service-auth request and sign, against a running app', () => {
   });
 
   describe('bad input: exit 2, one line, nothing sent', () => {
+    /** Looks like a secret but is none the CLI knows of: only the no-echo rule can keep it out of the output. */
+    const TYPED_VALUE = 'Typed-Value-Looking-Like-A-Secret-0123456789';
     const url = () => `${t.baseUrl}/items/1`;
     it.each<[string, () => string[], Record<string, string> | undefined, string | RegExp]>([
       ['no secret anywhere', () => ['request', 'GET', url(), '--key', apiKey], { SERVICE_AUTH_SECRET: '' }, 'error: no secret: set SERVICE_AUTH_SECRET (or pass --secret).'],
       ['a short secret', () => ['request', 'GET', url(), '--key', apiKey, '--secret', 'too-short-secret'], undefined, 'error: the secret must be at least 32 characters (it has 16).'],
       ['no --key', () => ['request', 'GET', url()], undefined, "error: required option '--key <apiKey>' not specified"],
       ['a malformed key', () => ['sign', 'GET', url(), '--key', 'bad key!'], undefined, /an API key is 16 to 128 characters/],
-      ['the secret given as the key (not echoed)', () => ['sign', 'GET', url(), '--key', `${TEST_SECRET}!`], undefined, "argument '[redacted]!' is invalid"],
+      ['the secret given as the key (not echoed)', () => ['sign', 'GET', url(), '--key', `${TEST_SECRET}!`], undefined, "option '--key <apiKey>' argument is invalid"],
       ['a relative URL', () => ['request', 'GET', '/items/1', '--key', apiKey], undefined, 'error: invalid URL "/items/1": give an absolute http:// or https:// URL.'],
       ['an ftp URL', () => ['sign', 'GET', 'ftp://example.com/x', '--key', apiKey], undefined, 'only http:// and https:// are supported'],
       ['a bad method', () => ['request', 'GE T', url(), '--key', apiKey], undefined, 'error: invalid HTTP method "GE T".'],
@@ -216,13 +218,19 @@ describe('service-auth request and sign, against a running app', () => {
       ['a header without a colon', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'X-Trace abc'], undefined, `error: invalid header "X-Trace abc": expected 'Name: value'.`],
       ['a Host header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Host: evil.example'], undefined, 'error: header Host is set by service-auth itself'],
       ['an X-API-* header', () => ['sign', 'GET', url(), '--key', apiKey, '-H', 'X-API-Signature: v1=00'], undefined, 'error: header X-API-Signature is set by service-auth itself'],
-      ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, /argument 'v2' is invalid\. Allowed choices are v1, v0/],
+      ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, /argument is invalid\. Allowed choices are v1, v0/],
       ['a bad timeout', () => ['request', 'GET', url(), '--key', apiKey, '--timeout', 'soon'], undefined, /give a number of seconds/],
       ['no URL', () => ['request', 'GET', '--key', apiKey], undefined, "error: missing required argument 'url'"],
+      // No option's value is ever echoed, even one that is not a known secret (a mistyped option name).
+      ['a mistyped --secret=value', () => ['request', 'GET', url(), '--key', apiKey, `--secert=${TYPED_VALUE}`], undefined, "error: unknown option '--secert=...'"],
+      ['a mistyped --secret value', () => ['sign', 'GET', url(), '--key', apiKey, '--secret-typo', TYPED_VALUE], undefined, "error: unknown option '--secret-typo'"],
+      ['a value given to a bad --scheme', () => ['sign', 'GET', url(), '--key', apiKey, `--scheme=${TYPED_VALUE}`], undefined, /argument is invalid/],
+      ['a value given to a bad --key', () => ['sign', 'GET', url(), `--key=${TYPED_VALUE}!`], undefined, /argument is invalid/],
     ])('%s', async (_name, args, extraEnv, message) => {
       const result = await runCli(args(), { env: { ...env, ...extraEnv } });
       expectOneLineError(result, 2, message);
       expectNoSecret(result);
+      expect(result.stdout + result.stderr).not.toContain(TYPED_VALUE);
       expect(t.log.calls).toEqual([]);
     });
   });
