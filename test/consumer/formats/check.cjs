@@ -17,7 +17,6 @@ async function main() {
   const adapters = {};
   for (const name of names) adapters[name] = require(ADAPTER_PACKAGES[name][0])[ADAPTER_PACKAGES[name][1]];
   const auth = require('nestjs-service-auth');
-  require('nestjs-service-auth/redis');
   await checkApp(
     { common: require('@nestjs/common'), core: require('@nestjs/core'), typeorm: require('@nestjs/typeorm'), auth, adapters },
     'cjs',

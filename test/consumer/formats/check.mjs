@@ -22,7 +22,6 @@ for (const name of names) adapters[name] = (await import(ADAPTER_PACKAGES[name][
 const foreignException = process.env.FORMAT_CHECK_FOREIGN_EXCEPTION === '1';
 const own = await import('nestjs-service-auth');
 const auth = foreignException ? { ...own, ServiceAuthException: require('nestjs-service-auth').ServiceAuthException } : own;
-await import('nestjs-service-auth/redis');
 try {
   await checkApp(
     { common: await import('@nestjs/common'), core: await import('@nestjs/core'), typeorm: await import('@nestjs/typeorm'), auth, adapters },
