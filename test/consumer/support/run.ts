@@ -18,7 +18,10 @@ export interface RunResult {
 
 export interface RunOptions {
   cwd: string;
-  /** Added to the inherited environment; `undefined` removes a variable. */
+  /**
+   * Added to the inherited environment; `undefined` removes a variable.
+   * NODE_OPTIONS is not inherited (jest's --experimental-vm-modules is for jest alone).
+   */
   env?: Record<string, string | undefined>;
   /** Kill the process tree after this many ms. */
   timeoutMs: number;
@@ -27,6 +30,7 @@ export interface RunOptions {
 /** Runs a command (no shell) and collects its output; never rejects for a non-zero exit. */
 export function run(command: string, args: string[], options: RunOptions): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS;
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[name];
     else env[name] = value;
