@@ -44,6 +44,7 @@ describeConsumers(`consumer apps from the packed tarball${skipReason ? ` [SKIPPE
   const apps: Record<string, ConsumerApp> = {};
   const builds: Record<string, Promise<void>> = {};
   const started = Date.now();
+  const timings: string[] = [];
 
   beforeAll(async () => {
     assertPackageBuilt();
@@ -51,12 +52,15 @@ describeConsumers(`consumer apps from the packed tarball${skipReason ? ` [SKIPPE
     const [tarball, prebuilds] = await Promise.all([packPackage(scratch), betterSqlitePrebuilds(join(scratch, 'prebuilds'))]);
     const names = ['nest12-esm', 'nest11-cjs', ...(clientExported ? ['client'] : [])];
     const installed = await Promise.all(names.map((name) => installApp(name, scratch, tarball, prebuilds)));
+    timings.push(`pack and install ${Math.round((Date.now() - started) / 1000)} s`);
     for (const app of installed) {
       apps[app.name] = app;
+      timings.push(`${app.name}: npm ci ${seconds(app.ci.ms)}, npm install <tarball> ${seconds(app.install?.ms)}`);
       // Each build starts as soon as its install is there; tests await their own.
       builds[app.name] = (async () => {
         assertInstalled(app);
         const build = await run('npm', ['run', 'build'], { cwd: app.dir, timeoutMs: 120_000 });
+        timings.push(`${app.name}: build ${seconds(build.ms)}`);
         if (build.code !== 0) throw new Error(describeRun(`npm run build in ${app.name}`, build));
       })();
       builds[app.name].catch(() => undefined);
@@ -65,7 +69,7 @@ describeConsumers(`consumer apps from the packed tarball${skipReason ? ` [SKIPPE
 
   afterAll(() => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
-    console.log(`consumer test: ${Math.round((Date.now() - started) / 1000)} s (installs, builds and runs)`);
+    console.log(`consumer test: ${seconds(Date.now() - started)} in all (${timings.join('; ')})`);
   });
 
   describe('Nest 12, ESM, vitest', () => {
@@ -217,4 +221,8 @@ describeConsumers(`consumer apps from the packed tarball${skipReason ? ` [SKIPPE
 if (skipReason) {
   // Says in the report why nothing above ran.
   it.skip(`consumer apps from the packed tarball: SKIPPED (${skipReason})`, () => undefined);
+}
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? 'not run' : `${Math.round(ms / 1000)} s`;
 }

@@ -32,6 +32,11 @@ async function checkApp(m, label) {
   const { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, ServiceAuthException, ServiceCaller, SigningService } =
     m.auth;
   const handled = [];
+  // Nest injects constructor parameters by their type: the build must have kept the decorator metadata.
+  for (const injectable of [ApiKeyGuard, ApiKeyService, SigningService]) {
+    const types = Reflect.getMetadata('design:paramtypes', injectable);
+    assert.ok(Array.isArray(types) && types.length === injectable.length, `${label}: design:paramtypes of ${injectable.name}`);
+  }
 
   class CaughtServiceAuthErrors {
     catch(error, host) {
