@@ -13,6 +13,7 @@
 const assert = require('node:assert/strict');
 
 const SECRET = 'format-check-shared-secret-0123456789abcdef';
+const RATE_LIMIT = { limit: 6, ttlMs: 60_000 };
 
 function decorateClass(decorators, target) {
   Reflect.decorate(decorators, target);
@@ -24,7 +25,8 @@ function decorateMethod(decorators, target, name) {
 }
 
 /**
- * @param {object} m modules: { common, core, typeorm, auth, adapters: { express?, fastify? } }
+ * @param {object} m modules: { common, core, typeorm, auth, adapters: { express?, fastify? },
+ *   ThrottlerStorage: the rate-limit storage class to pass (auth.MemoryThrottlerStorage unless testing the other build's) }
  * @param {string} label printed with every result, e.g. "cjs" or "esm"
  */
 async function checkApp(m, label) {
@@ -81,7 +83,10 @@ async function checkApp(m, label) {
             migrations: apiKeyAuthMigrations,
             migrationsRun: true,
           }),
-          ApiKeyAuthModule.forRoot({ secrets: [SECRET] }),
+          // A storage per app (the same class the guard checks with instanceof, unless the caller passes the other build's).
+          ApiKeyAuthModule.forRootAsync({
+            useFactory: () => ({ secrets: [SECRET], rateLimit: RATE_LIMIT, throttlerStorage: new m.ThrottlerStorage() }),
+          }),
         ],
         controllers: [ItemsController, PlainController],
       }),
@@ -122,6 +127,13 @@ async function checkApp(m, label) {
       );
 
       assert.deepEqual(handled, ['items:1', 'items:2'], `${label}/${name}: handlers that ran`);
+
+      const statuses = [];
+      for (let i = 0; i < RATE_LIMIT.limit + 2 && !statuses.includes(429); i++) {
+        statuses.push((await signer.fetch(`${base}/items/9`)).status);
+      }
+      assert.ok(statuses[0] === 200 && statuses.at(-1) === 429, `${label}/${name}: per-key rate limit: ${statuses.join(' ')}`);
+      assert.equal(handled.filter((call) => call === 'items:9').length, statuses.length - 1);
       console.log(`ok ${label} ${name}`);
     } finally {
       await app.close();

@@ -18,7 +18,14 @@ async function main() {
   for (const name of names) adapters[name] = require(ADAPTER_PACKAGES[name][0])[ADAPTER_PACKAGES[name][1]];
   const auth = require('nestjs-service-auth');
   await checkApp(
-    { common: require('@nestjs/common'), core: require('@nestjs/core'), typeorm: require('@nestjs/typeorm'), auth, adapters },
+    {
+      common: require('@nestjs/common'),
+      core: require('@nestjs/core'),
+      typeorm: require('@nestjs/typeorm'),
+      auth,
+      adapters,
+      ThrottlerStorage: auth.MemoryThrottlerStorage,
+    },
     'cjs',
   );
   const esmDir = join(dirname(entry), '..', 'lib');

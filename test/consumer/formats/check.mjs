@@ -17,19 +17,32 @@ assert.match(fileURLToPath(import.meta.resolve('nestjs-service-auth/redis')), /[
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['express'];
 const adapters = {};
 for (const name of names) adapters[name] = (await import(ADAPTER_PACKAGES[name][0]))[ADAPTER_PACKAGES[name][1]];
-// A negative control for the test suite: the app's exception filter gets the
-// ServiceAuthException class of the other build, as when one app loads both.
+// For the test suite, classes of the other build, as when one app loads both:
+// FORMAT_CHECK_FOREIGN_EXCEPTION=1 gives the app's exception filter the other
+// ServiceAuthException (a negative control: the check must fail);
+// FORMAT_CHECK_FOREIGN_THROTTLER=1 passes the other MemoryThrottlerStorage
+// (the guard's instanceof misses it and takes the general path).
 const foreignException = process.env.FORMAT_CHECK_FOREIGN_EXCEPTION === '1';
+const foreignThrottler = process.env.FORMAT_CHECK_FOREIGN_THROTTLER === '1';
 const own = await import('nestjs-service-auth');
-const auth = foreignException ? { ...own, ServiceAuthException: require('nestjs-service-auth').ServiceAuthException } : own;
+const other = foreignException || foreignThrottler ? require('nestjs-service-auth') : undefined;
+const auth = foreignException ? { ...own, ServiceAuthException: other.ServiceAuthException } : own;
+const ThrottlerStorage = foreignThrottler ? other.MemoryThrottlerStorage : own.MemoryThrottlerStorage;
 try {
   await checkApp(
-    { common: await import('@nestjs/common'), core: await import('@nestjs/core'), typeorm: await import('@nestjs/typeorm'), auth, adapters },
+    {
+      common: await import('@nestjs/common'),
+      core: await import('@nestjs/core'),
+      typeorm: await import('@nestjs/typeorm'),
+      auth,
+      adapters,
+      ThrottlerStorage,
+    },
     'esm',
   );
   const cjsDir = join(dirname(entry), '..', 'cjs');
   const cjsBuild = Object.keys(require.cache).filter((file) => file.startsWith(cjsDir));
-  if (!foreignException) assert.deepEqual(cjsBuild, [], 'the CommonJS build was loaded too');
+  if (!other) assert.deepEqual(cjsBuild, [], 'the CommonJS build was loaded too');
   process.exit(0);
 } catch (error) {
   console.error(error);
