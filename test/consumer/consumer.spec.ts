@@ -219,8 +219,8 @@ describeConsumers(`consumer apps from the packed tarball${skipReason ? ` [SKIPPE
 });
 
 if (skipReason) {
-  // Says in the report why nothing above ran.
-  it.skip(`consumer apps from the packed tarball: SKIPPED (${skipReason})`, () => undefined);
+  // jest prints neither the names nor the console output of a suite whose tests are all skipped: say why on stderr.
+  process.stderr.write(`consumer apps from the packed tarball: SKIPPED (${skipReason})\n`);
 }
 
 function seconds(ms: number | undefined): string {
