@@ -226,3 +226,6 @@ if (skipReason) {
 function seconds(ms: number | undefined): string {
   return ms === undefined ? 'not run' : `${Math.round(ms / 1000)} s`;
 }
+if (!skipReason && !clientExported) {
+  process.stderr.write(`consumer apps: the signing-only client SKIPPED (the packed package has no "${CLIENT_ENTRY}" export)\n`);
+}
