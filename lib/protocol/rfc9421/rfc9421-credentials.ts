@@ -5,7 +5,7 @@ import { componentValue, rfc9421Authority } from './components.js';
 import { parseContentDigest, type ContentDigestMember } from './content-digest.js';
 import {
   HEADER_CONTENT_DIGEST,
-  HEADER_CONTENT_TYPE,
+  CONTENT_TYPE_COMPONENT,
   HEADER_RFC9421_SIGNATURE,
   HEADER_SIGNATURE_INPUT,
   RFC9421_MAX_FIELD_BYTES,
@@ -76,7 +76,7 @@ export function parseRfc9421Credentials(request: Rfc9421Request): Rfc9421ParseRe
   if (!parsed.ok) return fail('malformed_credentials', parsed.message);
   const input = parsed.input;
   if (hasBody(request)) {
-    for (const required of [HEADER_CONTENT_DIGEST, HEADER_CONTENT_TYPE]) {
+    for (const required of [HEADER_CONTENT_DIGEST, CONTENT_TYPE_COMPONENT]) {
       if (!input.components.includes(required)) {
         return fail('malformed_credentials', `A request with a body must cover "${required}" in Signature-Input.`);
       }

@@ -5,7 +5,7 @@ import { componentNameProblem, componentValue } from './components.js';
 import { formatContentDigest } from './content-digest.js';
 import {
   HEADER_CONTENT_DIGEST,
-  HEADER_CONTENT_TYPE,
+  CONTENT_TYPE_COMPONENT,
   RFC9421_ALGORITHM,
   RFC9421_DEFAULT_LABEL,
   RFC9421_MAX_COMPONENTS,
@@ -119,16 +119,16 @@ export function signRfc9421(input: Rfc9421SignInput): Rfc9421SignResult {
   const extra = Object.entries(input.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
   const components = input.components ?? [
     ...RFC9421_SIGNED_COMPONENTS.filter(
-      (name) => (name !== HEADER_CONTENT_TYPE || input.contentType !== undefined) && (name !== HEADER_CONTENT_DIGEST || withBody),
+      (name) => (name !== CONTENT_TYPE_COMPONENT || input.contentType !== undefined) && (name !== HEADER_CONTENT_DIGEST || withBody),
     ),
     ...extra.map(([name]) => name),
   ];
   if (components.length > RFC9421_MAX_COMPONENTS) throw new TypeError(`At most ${RFC9421_MAX_COMPONENTS} components can be covered.`);
-  if (withBody && !components.includes(HEADER_CONTENT_TYPE)) throw new TypeError('A request with a body needs a content type: give contentType.');
+  if (withBody && !components.includes(CONTENT_TYPE_COMPONENT)) throw new TypeError('A request with a body needs a content type: give contentType.');
 
   const contentDigest = withBody || components.includes(HEADER_CONTENT_DIGEST) ? formatContentDigest(body) : undefined;
   const sent = new Map<string, string>(extra);
-  if (input.contentType !== undefined) sent.set(HEADER_CONTENT_TYPE, input.contentType);
+  if (input.contentType !== undefined) sent.set(CONTENT_TYPE_COMPONENT, input.contentType);
   if (contentDigest !== undefined) sent.set(HEADER_CONTENT_DIGEST, contentDigest);
   const request: Rfc9421Request = { method: input.method, host, target, header: (name) => sent.get(name), body };
 

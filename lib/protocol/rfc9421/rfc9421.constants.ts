@@ -2,7 +2,8 @@
 export const HEADER_SIGNATURE_INPUT = 'signature-input';
 export const HEADER_RFC9421_SIGNATURE = 'signature';
 export const HEADER_CONTENT_DIGEST = 'content-digest';
-export const HEADER_CONTENT_TYPE = 'content-type';
+/** The Content-Type header as a covered component name. */
+export const CONTENT_TYPE_COMPONENT = 'content-type';
 
 /** The only algorithm of the profile; `alg`, when present, must be this string. */
 export const RFC9421_ALGORITHM = 'hmac-sha256';
@@ -28,7 +29,7 @@ export const RFC9421_SIGNED_COMPONENTS: readonly string[] = [
   '@authority',
   '@path',
   '@query',
-  HEADER_CONTENT_TYPE,
+  CONTENT_TYPE_COMPONENT,
   HEADER_CONTENT_DIGEST,
 ];
 
