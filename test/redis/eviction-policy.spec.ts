@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import {
   createRedisClient,
   RedisAuthStateStore,
@@ -27,7 +27,7 @@ const admission = () => ({
 });
 
 /** A store on a new client of `redis`, and the client. */
-function storeOn(redis: DisposableRedis, options: Parameters<typeof createRedisClient>[1] = {}) {
+function storeOn(redis: DisposableRedis, options: RedisOptions = {}) {
   const client = createRedisClient(redis.url, options);
   client.on('error', () => {});
   return { client, store: new RedisAuthStateStore(client) };
@@ -42,7 +42,7 @@ describeWithRedisServer('Redis eviction policy (redis-servers of its own)', () =
     servers.push(redis);
     return redis;
   };
-  const open = (redis: DisposableRedis, options: Parameters<typeof createRedisClient>[1] = {}) => {
+  const open = (redis: DisposableRedis, options: RedisOptions = {}) => {
     const opened = storeOn(redis, options);
     clients.push(opened.client);
     return opened;
