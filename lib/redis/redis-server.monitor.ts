@@ -127,8 +127,9 @@ export class RedisServerMonitor {
     const pipeline = node.pipeline().config('GET', 'maxmemory-policy').info('server');
     for (const script of REDIS_SCRIPTS) pipeline.script('LOAD', script.source);
     const [[configError, config], [infoError, info]] = (await pipeline.exec()) as [Error | null, unknown][];
-    if (infoError) throw infoError;
-    const server = infoFields(info as string);
+    if (infoError && infoError.name !== 'ReplyError') throw infoError;
+    // Without INFO (renamed away), every reconnect counts as a restart.
+    const server = infoError ? {} : infoFields(info as string);
     this.noteServer(name, server.run_id, Number(server.uptime_in_seconds));
 
     let error: Error | undefined;
@@ -160,7 +161,7 @@ export class RedisServerMonitor {
     const before = this.sinceBeforeClose.get(name);
     this.sinceBeforeClose.delete(name);
     if (runId !== undefined) this.runIds.set(name, runId);
-    if (known !== undefined && known === runId) {
+    if (runId !== undefined && known === runId) {
       // The same process: it lost nothing while the connection was down.
       if (before !== undefined) this.setSince(name, before, true);
     } else if (known === undefined && !this.started && Number.isFinite(uptimeSeconds)) {

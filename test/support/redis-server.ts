@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
 /** Whether a `redis-server` binary is on the PATH (for suites that start their own). */
@@ -33,11 +33,15 @@ export class DisposableRedis {
   private constructor(
     readonly port: number,
     private readonly args: string[],
+    private readonly nextSecond: boolean,
   ) {}
 
-  /** @param args more `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
-  static async start(args: string[] = []): Promise<DisposableRedis> {
-    const redis = new DisposableRedis(await freePort(), args);
+  /**
+   * @param args more `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`.
+   * @param options.nextSecond wait for the next second after each start (see `start()`); default true.
+   */
+  static async start(args: string[] = [], options: { nextSecond?: boolean } = {}): Promise<DisposableRedis> {
+    const redis = new DisposableRedis(await freePort(), args, options.nextSecond ?? true);
     await redis.start();
     return redis;
   }
@@ -61,7 +65,7 @@ export class DisposableRedis {
       { stdio: 'ignore' },
     );
     await waitForRedis(this.url);
-    await new Promise((r) => setTimeout(r, 1_000 - (Date.now() % 1_000) + 20));
+    if (this.nextSecond) await new Promise((r) => setTimeout(r, 1_000 - (Date.now() % 1_000) + 20));
   }
 
   /** Kills the server (an outage); `start()` brings it back on the same port, empty. */
@@ -101,21 +105,40 @@ export class DisposableRedis {
 
 /** Resolves once a Redis answers PING at `url` (within 10 s). */
 export async function waitForRedis(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
   const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
+  // A raw socket until the port is open: an ioredis client whose first connection failed keeps the process alive.
+  while (!(await portOpen(hostname, Number(port)))) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${hostname}:${port} after 10 s`);
+    await new Promise((r) => setTimeout(r, 25));
   }
+  const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+  probe.on('error', () => {});
+  try {
+    for (;;) {
+      try {
+        await probe.ping();
+        return;
+      } catch (error) {
+        // LOADING, or not connected yet.
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  } finally {
+    probe.disconnect();
+  }
+}
+
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** `describe` for suites that start their own redis-server; skipped, with the reason in its name, without one. */

@@ -162,7 +162,13 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
       next();
     });
   }
-  await app.listen(options.port ?? 0, '127.0.0.1');
+  try {
+    await app.listen(options.port ?? 0, '127.0.0.1');
+  } catch (error) {
+    // A refused startup (a startup hook that rejects) still closes what started before it.
+    await app.close().catch(() => {});
+    throw error;
+  }
   const address = app.getHttpServer().address() as { port: number };
   const host = `127.0.0.1:${address.port}`;
   return {
