@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 // Light modules only (no Nest, no TypeORM), so that usage errors and --help answer fast.
 import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
 import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
 import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
-import { UsageError } from './cli.error.js';
+import { CliError, UsageError } from './cli.error.js';
 import {
   envValue,
   EnvironmentError,
@@ -13,6 +15,7 @@ import {
   readSecrets,
   type DatabaseConfig,
   type Env,
+  DEFAULT_SQLITE_PATH,
 } from './environment.parser.js';
 
 export { describeDatabase, DEFAULT_SQLITE_PATH } from './environment.parser.js';
@@ -23,6 +26,8 @@ export type CliDatabase = DatabaseConfig;
 /** The CLI's environment, parsed and checked: the same variables as the sample app. */
 export interface CliConfig {
   database: CliDatabase;
+  /** True when DATABASE_URL is unset, so that `database` is the default SQLite file. */
+  databaseIsDefault: boolean;
   secretMode: SecretMode;
   /** API_SHARED_SECRET then API_SHARED_SECRET_PREVIOUS; empty when unset. */
   secrets: string[];
@@ -32,7 +37,7 @@ export interface CliConfig {
 
 /**
  * Reads DATABASE_URL (`sqlite:<file>` or `mysql://user:pass@host:port/db`,
- * default `sqlite:.data/sample.sqlite`), API_SHARED_SECRET,
+ * default `sqlite:.data/app.sqlite`), API_SHARED_SECRET,
  * API_SHARED_SECRET_PREVIOUS (comma-separated), API_SECRET_MODE
  * (`shared` or `derived`) and REDIS_URL (optional).
  * @throws UsageError on the first bad value; its message never holds a secret.
@@ -41,6 +46,7 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
   try {
     return {
       database: parseDatabaseUrl(envValue(env, 'DATABASE_URL')),
+      databaseIsDefault: envValue(env, 'DATABASE_URL') === undefined,
       secretMode: parseSecretMode(envValue(env, 'API_SECRET_MODE')),
       secrets: readSecrets(env),
       redisUrl: parseRedisUrl(envValue(env, 'REDIS_URL')),
@@ -71,4 +77,28 @@ export function resolveCliOptions(config: CliConfig, needsSecret: boolean): Reso
     if (error instanceof ApiKeyAuthConfigurationError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/**
+ * Checks, before connecting, that the SQLite file of a key command exists:
+ * a key written to a file the app does not read would be refused by the app.
+ * The message names DATABASE_URL first and never suggests creating the
+ * default file, which the app may not use.
+ * @throws CliError (exit 1)
+ */
+export function assertKeyDatabaseExists(config: CliConfig, cwd: string = process.cwd()): void {
+  if (config.database.type !== 'sqlite') return;
+  const file = resolve(cwd, config.database.path);
+  if (existsSync(file)) return;
+  if (config.databaseIsDefault) {
+    throw new CliError(
+      `DATABASE_URL is not set, and the default database, the SQLite file ${DEFAULT_SQLITE_PATH} (here ${file}), does not exist. ` +
+        "Set DATABASE_URL to your app's database (sqlite:<file> or mysql://user:pass@host:port/db), or run this in your app's " +
+        'folder once the app has started (an app set up as in the README creates that file).',
+    );
+  }
+  throw new CliError(
+    `DATABASE_URL names the SQLite file ${file}, which does not exist. Set DATABASE_URL to your app's database; ` +
+      'only if your app uses this very file, create it with `service-auth migrate`.',
+  );
 }

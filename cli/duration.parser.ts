@@ -18,7 +18,7 @@ export function parseDuration(raw: string, what: string): number {
   if (text === '0') return 0;
   const match = /^([0-9]{1,9})([smhdw])$/.exec(text);
   if (!match) {
-    throw new UsageError(`${what} must be a duration such as 90m, 24h or 30d (units s, m, h, d, w), got ${JSON.stringify(raw)}.`);
+    throw new UsageError(`${what} must be a duration such as 90m, 24h or 30d (units s, m, h, d, w).`);
   }
   return Number(match[1]) * UNIT_MS[match[2]];
 }
@@ -42,10 +42,10 @@ export function parseExpiry(raw: string, what: string, now: number = Date.now())
     date = parseIsoInstant(text, what);
   }
   if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) {
-    throw new UsageError(`${what} is too far in the future, got ${JSON.stringify(raw)}.`);
+    throw new UsageError(`${what} is too far in the future (after the year 9999).`);
   }
   if (date.getTime() <= now) {
-    throw new UsageError(`${what} must be in the future, got ${JSON.stringify(raw)} (${date.toISOString()}).`);
+    throw new UsageError(`${what} must be in the future.`);
   }
   return date;
 }
@@ -57,7 +57,7 @@ function parseIsoInstant(text: string, what: string): Date {
   if (!parts) {
     const hint = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^Z+-]*$/.test(text) ? ' Add Z or an offset such as +02:00 to the time.' : '';
     throw new UsageError(
-      `${what} must be a duration (30d, 12h, 90m) or an ISO 8601 date or date-time (2030-01-31, 2030-01-31T12:00:00Z), got ${JSON.stringify(text)}.${hint}`,
+      `${what} must be a duration (30d, 12h, 90m) or an ISO 8601 date or date-time (2030-01-31, 2030-01-31T12:00:00Z).${hint}`,
     );
   }
   const [year, month, day, hour = 0, minute = 0, second = 0] = parts.slice(1, 7).map((p) => (p === undefined ? 0 : Number(p)));
@@ -71,11 +71,11 @@ function parseIsoInstant(text: string, what: string): Date {
     check.getUTCHours() === hour &&
     check.getUTCMinutes() === minute &&
     check.getUTCSeconds() === second;
-  if (!valid) throw new UsageError(`${what} is not a valid date: ${JSON.stringify(text)}.`);
+  if (!valid) throw new UsageError(`${what} is not a valid date (check the month, day and time).`);
   const zone = dateTime?.[8];
   if (!zone || zone === 'Z') return check;
   const sign = zone[0] === '-' ? -1 : 1;
   const [offsetHours, offsetMinutes] = zone.slice(1).split(':').map(Number);
-  if (offsetHours > 23 || offsetMinutes > 59) throw new UsageError(`${what} has an invalid UTC offset: ${JSON.stringify(text)}.`);
+  if (offsetHours > 23 || offsetMinutes > 59) throw new UsageError(`${what} has an invalid UTC offset (at most +23:59).`);
   return new Date(local - sign * (offsetHours * 60 + offsetMinutes) * 60_000);
 }

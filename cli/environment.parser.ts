@@ -19,8 +19,8 @@ export type DatabaseConfig =
   | { type: 'mysql'; url: string }
   | { type: 'postgres'; url: string };
 
-/** DATABASE_URL's default (relative to the working directory). */
-export const DEFAULT_SQLITE_PATH = '.data/sample.sqlite';
+/** DATABASE_URL's default (relative to the working directory): the file of the README's app, the CLI and the sample alike. */
+export const DEFAULT_SQLITE_PATH = '.data/app.sqlite';
 
 /** A variable's value with surrounding whitespace removed; undefined when unset or blank. */
 export function envValue(env: Env, name: string): string | undefined {

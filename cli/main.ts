@@ -8,7 +8,9 @@ import { ApiKeyManagementError, NoActiveKeyError } from '../lib/errors/key-manag
 import { keysCommand } from './commands/keys.command.js';
 import { migrateCommand } from './commands/migrate.command.js';
 import { requestCommand, SECRET_ENV, signCommand } from './commands/request.command.js';
+import { DEFAULT_SQLITE_PATH } from './environment.parser.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli.error.js';
+import { redactInput, withoutCommanderValues } from './error-redaction.js';
 
 function version(): string {
   try {
@@ -24,7 +26,8 @@ function buildProgram(): Command {
     .description(
       'Manage the API keys of nestjs-service-auth and send signed requests.\n\n' +
         'Environment: DATABASE_URL (sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db; ' +
-        'default sqlite:.data/sample.sqlite), ' +
+        `default sqlite:${DEFAULT_SQLITE_PATH}, ` +
+        "the README app's file), " +
         'API_SHARED_SECRET, API_SHARED_SECRET_PREVIOUS, API_SECRET_MODE (shared | derived), ' +
         `${SECRET_ENV} (the secret for request and sign).\n` +
         'Exit status: 0 success, 1 failure (database unreachable, unknown key, HTTP error status), 2 usage error.',
@@ -40,8 +43,10 @@ function buildProgram(): Command {
   // Settings are inherited by commands created with .command(), not by ones added with addCommand().
   for (const command of allCommands(program)) {
     command.exitOverride().configureOutput({
-      // Commander puts "(Did you mean --service?)" on a second line: keep every error on one line.
-      outputError: (text, write) => write(`${redact(withoutOptionValues(text.trimEnd().replace(/\n+/g, ' ')), process.argv.slice(2))}\n`),
+      // Commander quotes the values it rejects, and puts "(Did you mean --service?)" on a second line:
+      // print every error on one line, without what was typed.
+      outputError: (text, write) =>
+        write(`${redactInput(withoutCommanderValues(text).replace(/\n+/g, ' '), process.argv.slice(2))}\n`),
     });
   }
   return program;
@@ -49,31 +54,6 @@ function buildProgram(): Command {
 
 function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap((sub) => allCommands(sub))];
-}
-
-/**
- * Commander's message without any value given to an option: a mistyped
- * `--secert=...` or a bad `--secret` value must not put the secret on the
- * terminal or in a CI log. Option names and suggestions stay.
- */
-function withoutOptionValues(message: string): string {
-  return message.replace(/'(--?[A-Za-z0-9][A-Za-z0-9-]*)=[^']*'/g, "'$1=...'").replace(/ argument '[^']*' is invalid/g, ' argument is invalid');
-}
-
-/** The secrets this process knows, so that no error line can ever show one. */
-function knownSecrets(argv: string[]): string[] {
-  const secrets = [process.env.API_SHARED_SECRET, process.env[SECRET_ENV], ...(process.env.API_SHARED_SECRET_PREVIOUS ?? '').split(',')];
-  argv.forEach((arg, i) => {
-    if (arg === '--secret') secrets.push(argv[i + 1]);
-    else if (arg.startsWith('--secret=')) secrets.push(arg.slice('--secret='.length));
-  });
-  return secrets.map((s) => s?.trim()).filter((s): s is string => typeof s === 'string' && s.length >= 8);
-}
-
-function redact(message: string, argv: string[]): string {
-  let text = message;
-  for (const secret of knownSecrets(argv)) text = text.split(secret).join('[redacted]');
-  return text;
 }
 
 /** One line on stderr, with an exit status. */
@@ -88,7 +68,7 @@ function report(error: unknown, argv: string[]): number {
   else if (error instanceof ApiKeyAuthConfigurationError) exitCode = EXIT_USAGE;
   const message = error instanceof Error ? error.message : String(error);
   const line = message.split('\n')[0].trim() || 'unexpected error';
-  process.stderr.write(`error: ${redact(line, argv)}\n`);
+  process.stderr.write(`error: ${redactInput(line, argv)}\n`);
   return exitCode;
 }
 

@@ -68,7 +68,7 @@ export class SampleConfigError extends Error {
  * | --- | --- |
  * | HOST, PORT | 127.0.0.1, 3000 |
  * | HTTP_ADAPTER | express (or fastify) |
- * | DATABASE_URL | sqlite:.data/sample.sqlite (or mysql://, postgres://user:pass@host:port/db) |
+ * | DATABASE_URL | sqlite:.data/app.sqlite (or mysql://, postgres://user:pass@host:port/db) |
  * | API_SHARED_SECRET | a random throwaway secret, development only |
  * | API_SHARED_SECRET_PREVIOUS | none (comma-separated list) |
  * | API_SECRET_MODE | shared (or derived) |

@@ -4,7 +4,7 @@ import type { ApiKey } from '../../lib/entities/api-key.entity.js';
 import { NoActiveKeyError } from '../../lib/errors/key-management.error.js';
 import * as protocol from '../../lib/protocol/index.js';
 import type { ApiKeyService, CreatedApiKey, RotatedApiKey } from '../../lib/services/api-key.service.js';
-import { loadCliConfig, resolveCliOptions } from '../cli-config.js';
+import { assertKeyDatabaseExists, loadCliConfig, resolveCliOptions } from '../cli-config.js';
 import { formatInstant, print, printJson, table } from '../cli-output.js';
 import { CliError, firstLine } from '../cli.error.js';
 import { parseDuration, parseExpiry } from '../duration.parser.js';
@@ -74,7 +74,7 @@ export function keysCommand(): Command {
     .action(async (apiKey: string, options: { json?: boolean }) => {
       const result = await withKeyService(false, async (service) => {
         const row = await service.findByKey(apiKey);
-        if (row === null) throw new CliError(`no such API key: ${apiKey}`);
+        if (row === null) throw new CliError('no such API key (see `service-auth keys list --all`).');
         if (row.revokedAt !== null) return { row, alreadyRevoked: true };
         await service.revoke(apiKey);
         return { row: (await service.findByKey(apiKey)) ?? row, alreadyRevoked: false };
@@ -108,7 +108,7 @@ export function keysCommand(): Command {
         } catch (error) {
           if (!(error instanceof NoActiveKeyError)) throw error;
           throw new CliError(
-            `service ${options.service} has no active API key to rotate; issue one with \`service-auth keys create --service ${options.service}\`.`,
+            'the service has no active API key to rotate; issue one with `service-auth keys create --service <name>`.',
           );
         }
       });
@@ -152,6 +152,7 @@ async function notifyInstances(apiKeys: string[]): Promise<void> {
 async function withKeyService<T>(needsSecret: boolean, fn: (service: ApiKeyService) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
   const options = resolveCliOptions(config, needsSecret);
+  assertKeyDatabaseExists(config);
   // Nest and TypeORM are loaded only when a command needs the database.
   const [{ ApiKey, ApiKeyCache, ApiKeyService }, { TypeOrmApiKeyStore }, { openDataSource }] = await Promise.all([
     import('../../lib/index.js'),

@@ -34,6 +34,13 @@ interface PreparedRequest {
 /** Headers the signer or the URL decide; setting them by hand would break the signature. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding']);
 
+/** The reserved headers as HTTP spells them, for errors (which never repeat what was typed). */
+const RESERVED_HEADER_NAMES: Record<string, string> = {
+  host: 'Host',
+  'content-length': 'Content-Length',
+  'transfer-encoding': 'Transfer-Encoding',
+};
+
 /** Header names as the protocol spells them, for output. */
 const HEADER_NAMES: Record<string, string> = {
   [protocol.HEADER_API_KEY]: 'X-API-Key',
@@ -136,16 +143,16 @@ function withSigningOptions(command: Command): Command {
 
 async function prepare(rawMethod: string, rawUrl: string, options: SignOptions): Promise<PreparedRequest> {
   const method = rawMethod.toUpperCase();
-  if (!/^[A-Z]{1,20}$/.test(method)) throw new UsageError(`invalid HTTP method ${JSON.stringify(rawMethod)}.`);
+  if (!/^[A-Z]{1,20}$/.test(method)) throw new UsageError('invalid HTTP method: give 1 to 20 letters, e.g. GET or POST.');
 
   let url: URL;
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new UsageError(`invalid URL ${JSON.stringify(rawUrl)}: give an absolute http:// or https:// URL.`);
+    throw new UsageError('invalid URL: give an absolute http:// or https:// URL.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`invalid URL ${JSON.stringify(rawUrl)}: only http:// and https:// are supported.`);
+    throw new UsageError('invalid URL: only http:// and https:// are supported.');
   }
 
   const secret = options.secret;
@@ -163,7 +170,7 @@ async function prepare(rawMethod: string, rawUrl: string, options: SignOptions):
       body = readFileSync(options.dataFile);
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-      throw new UsageError(`cannot read --data-file ${options.dataFile}: ${reason}.`);
+      throw new UsageError(`cannot read the --data-file: ${reason}.`);
     }
   }
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) {
@@ -171,17 +178,18 @@ async function prepare(rawMethod: string, rawUrl: string, options: SignOptions):
   }
 
   const headers = new Headers();
-  for (const raw of options.header) {
+  options.header.forEach((raw, i) => {
     const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(raw);
     if (!match || /[\r\n\0]/.test(match[2])) {
-      throw new UsageError(`invalid header ${JSON.stringify(raw)}: expected 'Name: value'.`);
+      throw new UsageError(`invalid header (-H number ${i + 1}): expected 'Name: value'.`);
     }
     const name = match[1].toLowerCase();
     if (RESERVED_HEADERS.has(name) || name.startsWith('x-api-')) {
-      throw new UsageError(`header ${match[1]} is set by service-auth itself (from the URL, the body or the signature).`);
+      const shown = HEADER_NAMES[name] ?? RESERVED_HEADER_NAMES[name] ?? 'X-API-*';
+      throw new UsageError(`header ${shown} is set by service-auth itself (from the URL, the body or the signature).`);
     }
     headers.append(name, match[2]);
-  }
+  });
   if (body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
 
   // Nest is loaded only once the arguments are known to be good.

@@ -19,7 +19,7 @@ describe('parseDuration', () => {
   it.each(['', '24', '1.5h', '-1h', '24H', '1y', 'h', '24 h', '1e3s', '1234567890d'])('rejects %p with a usage error', (raw) => {
     expect(() => parseDuration(raw, '--overlap')).toThrow(UsageError);
     expect(() => parseDuration(raw, '--overlap')).toThrow(
-      `--overlap must be a duration such as 90m, 24h or 30d (units s, m, h, d, w), got ${JSON.stringify(raw)}.`,
+      new UsageError('--overlap must be a duration such as 90m, 24h or 30d (units s, m, h, d, w).'),
     );
   });
 });
@@ -55,5 +55,7 @@ describe('parseExpiry', () => {
   ])('rejects %s', (_name, raw, message) => {
     expect(() => parseExpiry(raw, '--expires', NOW)).toThrow(UsageError);
     expect(() => parseExpiry(raw, '--expires', NOW)).toThrow(message);
+    // The message never repeats what was typed (issue 10, finding 10).
+    if (raw.length >= 4) expect(() => parseExpiry(raw, '--expires', NOW)).not.toThrow(raw);
   });
 });

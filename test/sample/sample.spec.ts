@@ -247,7 +247,7 @@ describe('loadSampleConfig', () => {
       host: '127.0.0.1',
       port: 3000,
       httpAdapter: 'express',
-      database: { type: 'sqlite', path: '.data/sample.sqlite' },
+      database: { type: 'sqlite', path: '.data/app.sqlite' },
       sharedSecret: TEST_SECRET,
       secretGenerated: false,
       previousSecrets: [],
