@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { createRedisClient, redisBackends, redisReady } from '../../lib/redis/index.js';
 import { describeWithRedis, MYSQL_URL, REDIS_URL } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
-import { expectRejected, send, sendSigned, sign } from '../support/signed-request.js';
+import { expectAuthError, expectRejected, expectRetryAfter, send, sendSigned, sign } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
 const SCRATCH_DB = 'service_auth_test_instances';
@@ -35,6 +35,7 @@ describeWithRedis(`two instances sharing Redis and ${MYSQL_URL ? 'MySQL' : 'SQLi
     const auth = (client: Redis) => ({
       ...redisBackends(client, { keyPrefix }),
       rateLimit: { limit: 6, ttlMs: 60_000 },
+      failedAttempts: { limit: 10, ttlMs: 60_000 },
       keyCache: { ttlMs: 60_000 },
     });
     a = await createTestApp({ adapter: 'express', ...database, auth: auth(clients[0]) });
@@ -53,6 +54,19 @@ describeWithRedis(`two instances sharing Redis and ${MYSQL_URL ? 'MySQL' : 'SQLi
   beforeEach(() => {
     a.log.calls.length = 0;
     b.log.calls.length = 0;
+  });
+
+  it('failed attempts counted at one instance put the address over the limit at the other, which still accepts its valid requests', async () => {
+    const localAddress = '127.0.0.9';
+    const bad = (t: TestApp) => send(t, { target: '/items/1', localAddress, headers: sign(t, { apiKey, secret: 'w'.repeat(40) }) });
+    for (let i = 0; i < 10; i++) expectAuthError(await bad(a), 401, 'invalid_signature');
+    const refused = await bad(b);
+    expectRejected(b, refused, 429, 'too_many_failed_attempts');
+    expectRetryAfter(refused, 60);
+    expectRejected(b, await send(b, { target: '/items/1', localAddress }), 429, 'too_many_failed_attempts');
+    const valid = await send(b, { target: '/items/1', localAddress, headers: sign(b, { apiKey, secret: TEST_SECRET }) });
+    expect(valid.status).toBe(200);
+    expect(b.log.calls).toEqual(['get:1']);
   });
 
   it('a request accepted by one instance is a replay to the other', async () => {
