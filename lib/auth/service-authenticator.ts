@@ -23,7 +23,8 @@ import type { RoutePolicy } from './route-policy.js';
 import { authenticatedCaller } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 import { SignatureVerifier } from './signature.verifier.js';
-import { andThen, callStore, describeError, isPromiseLike, storeFailure, type MaybePromise } from './store-call.js';
+import { describeError } from '../errors/describe-error.js';
+import { andThen, callStore, isPromiseLike, storeFailure, type MaybePromise } from './store-call.js';
 
 /** A request whose signature and key were found valid (PROTOCOL.md steps 1 to 4). */
 export interface VerifiedRequest {

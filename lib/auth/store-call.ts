@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { describeError } from '../errors/describe-error.js';
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
 import type { ThrottlerRecord } from '../interfaces/nonce-and-rate-limit-store.interface.js';
 import { MemoryThrottlerStorage } from '../stores/memory-throttler.storage.js';
@@ -65,10 +66,4 @@ export function incrementCounter(
         : storage.increment(key, limit.ttlMs, limit.limit, limit.blockDurationMs, throttlerName),
     failed,
   );
-}
-
-/** An error's name and message, for a log line (never a request's data). */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

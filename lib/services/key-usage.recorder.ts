@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, In, Repository } from 'typeorm';
 import { ApiKey } from '../entities/api-key.entity.js';
+import { describeError } from '../errors/describe-error.js';
 
 const MINUTE_MS = 60_000;
 /** How often recorded uses are written to the database. */
@@ -41,7 +42,7 @@ export class KeyUsageRecorder implements OnModuleDestroy {
       this.pending.set(apiKey, minute);
       this.startTimer();
     } catch (error) {
-      this.logger.warn(`Could not record the use of an API key: ${describe(error)}`);
+      this.logger.warn(`Could not record the use of an API key: ${describeError(error)}`);
     }
   }
 
@@ -105,12 +106,12 @@ export class KeyUsageRecorder implements OnModuleDestroy {
           try {
             await this.write(new Date(minute), chunk);
           } catch (error) {
-            this.logger.warn(`Could not record the last use of ${chunk.length} API key(s), dropped: ${describe(error)}`);
+            this.logger.warn(`Could not record the last use of ${chunk.length} API key(s), dropped: ${describeError(error)}`);
           }
         }
       }
     } catch (error) {
-      this.logger.warn(`Could not record API key usage, dropped: ${describe(error)}`);
+      this.logger.warn(`Could not record API key usage, dropped: ${describeError(error)}`);
     }
   }
 
@@ -124,9 +125,4 @@ export class KeyUsageRecorder implements OnModuleDestroy {
 
 function startOfMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
