@@ -66,7 +66,7 @@ export class RedisServerMonitor {
     if (this.client instanceof Cluster && this.client.options.enableOfflineQueue !== false) {
       throw new RedisClusterOfflineQueueError();
     }
-    await Promise.all(this.nodes().map((node) => this.check(node)));
+    await Promise.all(this.nodes().map((node) => this.checkedNow(node)));
     this.started = true;
   }
 
@@ -109,6 +109,13 @@ export class RedisServerMonitor {
     });
     node.on('close', () => this.closed(node));
     if (this.started && node.status === 'wait') node.connect().catch(() => {});
+  }
+
+  /** Resolves at once for a node already checked on its current connection. */
+  private async checkedNow(node: Redis): Promise<void> {
+    const found = this.checks.get(node);
+    if (found === undefined || found.stream !== node.stream || node.status !== 'ready') return this.check(node);
+    if (found.error) throw found.error;
   }
 
   private check(node: Redis): Promise<void> {
