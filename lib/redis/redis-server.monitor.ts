@@ -75,7 +75,7 @@ export class RedisServerMonitor {
    * was checked since it connected and found safe. Waits for a check still
    * to be made (the first call after a reconnect); answers at once otherwise.
    */
-  assertUsable(): void | Promise<void> {
+  assertUsable(attempt = 0): void | Promise<void> {
     if (this.client.status !== 'ready') throw new Error(`Redis is not connected (${this.client.status}).`);
     let pending: Promise<void>[] | undefined;
     for (const node of this.nodes()) {
@@ -92,7 +92,10 @@ export class RedisServerMonitor {
         this.promoted(found);
       }
     }
-    if (pending) return Promise.all(pending).then(() => undefined);
+    if (!pending) return;
+    // Looked at again: a connection may have been replaced while it was checked.
+    if (attempt >= 2) throw new Error('the Redis connection kept changing while it was checked.');
+    return Promise.all(pending).then(() => this.assertUsable(attempt + 1));
   }
 
   private nodes(): Redis[] {
