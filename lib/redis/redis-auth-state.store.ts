@@ -51,7 +51,7 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     options: RedisAuthStateStoreOptions = {},
   ) {
     this.keys = new RedisKeyNames(options.keyPrefix);
-    this.monitor = new RedisServerMonitor(client);
+    this.monitor = RedisServerMonitor.of(client);
     this.durable = options.durable ?? false;
   }
 

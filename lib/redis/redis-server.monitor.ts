@@ -29,6 +29,15 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * a replica that took over, may have lost nonces recorded before.
  */
 export class RedisServerMonitor {
+  private static readonly byClient = new WeakMap<Redis | Cluster, RedisServerMonitor>();
+
+  /** The one monitor of `client`, shared by every store made on it. */
+  static of(client: Redis | Cluster): RedisServerMonitor {
+    let monitor = RedisServerMonitor.byClient.get(client);
+    if (!monitor) RedisServerMonitor.byClient.set(client, (monitor = new RedisServerMonitor(client)));
+    return monitor;
+  }
+
   private readonly checks = new WeakMap<Redis, NodeCheck>();
   private readonly running = new WeakMap<Redis, Promise<void>>();
   private readonly watched = new WeakSet<Redis>();
@@ -41,7 +50,7 @@ export class RedisServerMonitor {
   private since = 0;
   private started = false;
 
-  constructor(private readonly client: Redis | Cluster) {
+  private constructor(private readonly client: Redis | Cluster) {
     if (client instanceof Cluster) {
       client.on('+node', (node: Redis) => this.watch(node));
       client.on('refresh', () => this.notePromotions());
