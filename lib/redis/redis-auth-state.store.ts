@@ -73,12 +73,14 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return this.monitor.checkAll();
   }
 
+  /** `NonceStore.recordOnce`: `SET NX` with a relative TTL, on the key `admit` uses for the same nonce. */
   async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
     await this.monitor.assertUsable();
     const result = await this.client.set(this.keys.nonceOfStoreKey(key), '1', 'PX', nonceTtlMs(expiresAtSeconds), 'NX');
     return result === 'OK';
   }
 
+  /** `ThrottlerStorage.increment`: one script on `key`'s hash slot (a fixed window, then a block). */
   async increment(
     key: string,
     ttl: number,
@@ -95,6 +97,7 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return toRecord(reply);
   }
 
+  /** `NonceAndRateLimitStore.admit`: the block, the limit, the nonce and the count in one script, one round trip. */
   async admit(admission: Admission): Promise<AdmissionResult> {
     await this.monitor.assertUsable();
     const keys = [

@@ -42,6 +42,7 @@ export class RedisClusterSubscriber {
     throw lastError ?? new Error('the Redis Cluster has no node to subscribe on.');
   }
 
+  /** Ends the subscription and its connection. */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);

@@ -10,9 +10,8 @@ import {
   redisBackends,
 } from '../../lib/redis/index.js';
 import { ADMIT_SCRIPT } from '../../lib/redis/redis-scripts.js';
-import { DisposableRedisCluster } from '../support/redis-cluster.js';
+import { DisposableRedisCluster, describeWithRedisCluster } from '../support/redis-cluster.js';
 import { commandCount, watchCommands } from '../support/redis-commands.js';
-import { describeWithRedisServer } from '../support/redis-server.js';
 import { expectRejected, send, sendSigned, sign, type WireResponse } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
@@ -20,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nextSecond = () => sleep(1_000 - (Date.now() % 1_000) + 20);
 const status = (res: WireResponse) => (res.status === 200 ? '200' : `${res.status} ${res.json.code}`);
 
-describeWithRedisServer('Redis Cluster: 3 masters with a replica each, started by the test', () => {
+describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started by the test', () => {
   let cluster: DisposableRedisCluster;
   const clients: Cluster[] = [];
   const connect = () => {

@@ -1,13 +1,29 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, waitForRedis } from './redis-server.js';
+import { freePort, hasRedisServer, waitForRedis } from './redis-server.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function hasRedisCli(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-cli'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `describe` for suites that start a cluster; skipped, with the reason in its name, without redis-server or redis-cli. */
+export const describeWithRedisCluster: jest.Describe =
+  hasRedisServer() && hasRedisCli()
+    ? describe
+    : (((name: string, fn: () => void) =>
+        describe.skip(`${name} [SKIPPED: needs redis-server and redis-cli 7 (apt-get install redis-server)]`, fn)) as jest.Describe);
 
 /** One redis-server of the cluster. */
 class ClusterNodeProcess {
