@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -8,6 +8,8 @@ import { describeWithRedisServer } from '../support/redis-server.js';
 import { send, sendSigned, sign, type WireResponse } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
+// The replay below is refused by step 2's restart rule, applied by the authenticator of issue 10 (lib/auth/).
+const authenticatorPresent = existsSync(join(process.cwd(), 'lib/auth/service-authenticator.ts'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nextSecond = () => sleep(1_000 - (Date.now() % 1_000) + 20);
 const status = (res: WireResponse) => (res.status === 200 ? '200' : `${res.status} ${res.json.code}`);
@@ -65,10 +67,11 @@ describeWithRedisServer('Redis Sentinel: a master, a replica and a Sentinel, sta
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('master killed: 503 and never a pass while the new master is unchecked or unsafe; recovery once it is safe', async () => {
+    it(`master killed: 503 and never a pass while the new master is unchecked or unsafe; recovery once it is safe${authenticatorPresent ? '' : ' [the replay after it: needs the authenticator of issue 10]'}`, async () => {
       const probe = new RedisAuthStateStore(connect());
       await probe.checkUsable();
-      const captured = sign(t, { apiKey, secret: TEST_SECRET });
+      const capturedAt = Math.floor(Date.now() / 1000);
+      const captured = sign(t, { apiKey, secret: TEST_SECRET, timestampSeconds: capturedAt });
       expect((await send(t, { target: '/items/1', headers: captured })).status).toBe(200);
       const doomed = (await t.keys.create('doomed')).apiKey;
       expect((await sendSigned(t, { apiKey: doomed, secret: TEST_SECRET })).status).toBe(200);
@@ -95,8 +98,10 @@ describeWithRedisServer('Redis Sentinel: a master, a replica and a Sentinel, sta
         seen.push(status(await sendSigned(t, { apiKey, secret: TEST_SECRET })));
         await sleep(100);
       }
-      expect(seen.at(-1)).toBe('503 nonce_store_unavailable');
-      expect(new Set(seen)).toEqual(new Set(['503 nonce_store_unavailable']));
+      // Requests signed in the second the connection dropped may also be refused as stale (401): never a pass.
+      const refusals = new Set(['503 nonce_store_unavailable', '401 stale_timestamp']);
+      expect(seen.slice(-5)).toContain('503 nonce_store_unavailable');
+      expect(seen.filter((answer) => !refusals.has(answer))).toEqual([]);
       expect(t.log.calls).toEqual([]);
 
       await group.command(group.replicaPort, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
@@ -107,14 +112,19 @@ describeWithRedisServer('Redis Sentinel: a master, a replica and a Sentinel, sta
         after.push(status(await sendSigned(t, { apiKey, secret: TEST_SECRET })));
         return after.at(-1) === '200';
       }, 5_000);
-      expect(new Set(after.slice(0, -1))).toEqual(new Set(after.length > 1 ? ['503 nonce_store_unavailable'] : []));
+      expect(after.slice(0, -1).filter((answer) => !refusals.has(answer))).toEqual([]);
 
       // A request captured before the failover is refused on the new master.
       t.log.calls.length = 0;
-      const replay = await send(t, { target: '/items/1', headers: captured });
-      expect(replay.status).toBe(401);
-      expect(['replayed_request', 'stale_timestamp']).toContain(replay.json.code);
-      expect(t.log.calls).toEqual([]);
+      // A write the old master took just before the switch may be lost (replication is asynchronous; a
+      // busy machine can even make the Sentinel fail over early): the store then refuses what was signed before.
+      expect(probe.rememberedSinceSeconds).toBeGreaterThan(capturedAt);
+      if (authenticatorPresent) {
+        const replay = await send(t, { target: '/items/1', headers: captured });
+        expect(replay.status).toBe(401);
+        expect(['replayed_request', 'stale_timestamp']).toContain(replay.json.code);
+        expect(t.log.calls).toEqual([]);
+      }
 
       // Revocations through another instance reach this one through the new master (its cache holds the key).
       await other.keys.revoke(doomed);

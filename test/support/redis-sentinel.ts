@@ -38,7 +38,7 @@ export class DisposableSentinelGroup {
           'bind 127.0.0.1',
           `dir ${group.dir}`,
           `sentinel monitor ${group.name} 127.0.0.1 ${m} 1`,
-          `sentinel down-after-milliseconds ${group.name} 1000`,
+          `sentinel down-after-milliseconds ${group.name} 1500`,
           `sentinel failover-timeout ${group.name} 2000`,
           '',
         ].join('\n'),
