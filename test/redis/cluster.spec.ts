@@ -191,7 +191,10 @@ describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started 
         elsewhereSeen.push(status(await sendSigned(b, { apiKey: elsewhere, secret: TEST_SECRET })));
         await sleep(100);
       }
-      console.log(`master killed: ${seen.length - 1} refusals over ${Date.now() - startedAt} ms (slowest answer ${slowest} ms), then ${seen.at(-1)}`);
+      console.log(
+        `master killed: ${seen.length - 1} refusals over ${Date.now() - startedAt} ms (slowest answer ${slowest} ms), then ${seen.at(-1)}; ` +
+          `its keys: ${JSON.stringify(seen)}; another master's: ${JSON.stringify(elsewhereSeen)}`,
+      );
       expect(seen.at(-1)).toBe('200');
       // Only catches a hang: a refusal is answered after at most a few quick retries.
       expect(slowest).toBeLessThan(3_000);
@@ -199,7 +202,9 @@ describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started 
       // After the failover, a request signed before it may be refused as stale (the new master may lack the last writes).
       expect(new Set(seen.slice(0, -1))).toEqual(new Set(['503 nonce_store_unavailable', ...(seen.includes('401 stale_timestamp') ? ['401 stale_timestamp'] : [])]));
       expect(a.log.calls).toEqual(['get:1']);
-      expect(elsewhereSeen.filter((s) => s === '200').length).toBeGreaterThan(elsewhereSeen.length / 2);
+      // The other masters keep serving (a request signed in the second of the switch may be refused as stale).
+      expect(elsewhereSeen.filter((s) => s !== '200' && s !== '401 stale_timestamp')).toEqual([]);
+      expect(elsewhereSeen).toContain('200');
       expect(await cluster.masterOf(`sa:{${onVictim}}:n:x`)).not.toBe(victim);
 
       const replay = await send(b, { target: '/items/1', host: a.host, headers: captured });
