@@ -51,7 +51,7 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     options: RedisAuthStateStoreOptions = {},
   ) {
     this.keys = new RedisKeyNames(options.keyPrefix);
-    this.monitor = new RedisServerMonitor(client);
+    this.monitor = RedisServerMonitor.of(client);
     this.durable = options.durable ?? false;
   }
 
@@ -76,12 +76,14 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return this.monitor.checkAll();
   }
 
+  /** `NonceStore.recordOnce`: `SET NX` with a relative TTL, on the key `admit` uses for the same nonce. */
   async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
     await this.monitor.assertUsable();
     const result = await this.client.set(this.keys.nonceOfStoreKey(key), '1', 'PX', nonceTtlMs(expiresAtSeconds), 'NX');
     return result === 'OK';
   }
 
+  /** `ThrottlerStorage.increment`: one script on `key`'s hash slot (a fixed window, then a block). */
   async increment(
     key: string,
     ttl: number,
@@ -98,6 +100,7 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return toRecord(reply);
   }
 
+  /** `NonceAndRateLimitStore.admit`: the block, the limit, the nonce and the count in one script, one round trip. */
   async admit(admission: Admission): Promise<AdmissionResult> {
     await this.monitor.assertUsable();
     const keys = [

@@ -15,7 +15,8 @@ export class RedisClusterSubscriber {
   private connection: Redis | undefined;
   private stopped = false;
   private attempt = 0;
-  private next = 0;
+  /** Index of the node to try next; instances start at different nodes, so no node holds every subscriber. */
+  private next = Math.floor(Math.random() * 1_000);
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -41,6 +42,7 @@ export class RedisClusterSubscriber {
     throw lastError ?? new Error('the Redis Cluster has no node to subscribe on.');
   }
 
+  /** Ends the subscription and its connection. */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);

@@ -20,10 +20,12 @@ export class RedisKeyInvalidationBus implements KeyInvalidationBus {
     readonly channel = `${DEFAULT_REDIS_KEY_PREFIX}invalidate`,
   ) {}
 
+  /** Tells every subscribed instance to drop `apiKey` from its cache. */
   async publish(apiKey: string): Promise<void> {
     await this.client.publish(this.channel, apiKey);
   }
 
+  /** Subscribes on a connection of its own; see `KeyInvalidationBus.subscribe`. */
   async subscribe(onInvalidate: (apiKey: string | null) => void): Promise<() => Promise<void>> {
     if (this.client instanceof Cluster) {
       const subscriber = new RedisClusterSubscriber(this.client, this.channel, onInvalidate, () => onInvalidate(null));

@@ -21,13 +21,16 @@ const THROTTLER_TAGS: Readonly<Record<string, string>> = {
  * - invalidation channel: `sa:invalidate`
  */
 export class RedisKeyNames {
+  /** The channel of key invalidations. */
   readonly channel: string;
 
+  /** @throws RedisKeyPrefixError when `prefix` contains `{` or `}`. */
   constructor(readonly prefix: string = DEFAULT_REDIS_KEY_PREFIX) {
     if (/[{}]/.test(prefix)) throw new RedisKeyPrefixError(prefix);
     this.channel = `${prefix}invalidate`;
   }
 
+  /** The key that records `nonce` of `apiKey`. */
   nonce(apiKey: string, nonce: string): string {
     return `${this.prefix}{${hashTag(apiKey)}}:n:${nonce}`;
   }

@@ -29,6 +29,15 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * a replica that took over, may have lost nonces recorded before.
  */
 export class RedisServerMonitor {
+  private static readonly byClient = new WeakMap<Redis | Cluster, RedisServerMonitor>();
+
+  /** The one monitor of `client`, shared by every store made on it. */
+  static of(client: Redis | Cluster): RedisServerMonitor {
+    let monitor = RedisServerMonitor.byClient.get(client);
+    if (!monitor) RedisServerMonitor.byClient.set(client, (monitor = new RedisServerMonitor(client)));
+    return monitor;
+  }
+
   private readonly checks = new WeakMap<Redis, NodeCheck>();
   private readonly running = new WeakMap<Redis, Promise<void>>();
   private readonly watched = new WeakSet<Redis>();
@@ -41,7 +50,7 @@ export class RedisServerMonitor {
   private since = 0;
   private started = false;
 
-  constructor(private readonly client: Redis | Cluster) {
+  private constructor(private readonly client: Redis | Cluster) {
     if (client instanceof Cluster) {
       client.on('+node', (node: Redis) => this.watch(node));
       client.on('refresh', () => this.notePromotions());
@@ -66,7 +75,7 @@ export class RedisServerMonitor {
     if (this.client instanceof Cluster && this.client.options.enableOfflineQueue !== false) {
       throw new RedisClusterOfflineQueueError();
     }
-    await Promise.all(this.nodes().map((node) => this.check(node)));
+    await Promise.all(this.nodes().map((node) => this.checkedNow(node)));
     this.started = true;
   }
 
@@ -75,7 +84,7 @@ export class RedisServerMonitor {
    * was checked since it connected and found safe. Waits for a check still
    * to be made (the first call after a reconnect); answers at once otherwise.
    */
-  assertUsable(): void | Promise<void> {
+  assertUsable(attempt = 0): void | Promise<void> {
     if (this.client.status !== 'ready') throw new Error(`Redis is not connected (${this.client.status}).`);
     let pending: Promise<void>[] | undefined;
     for (const node of this.nodes()) {
@@ -92,7 +101,10 @@ export class RedisServerMonitor {
         this.promoted(found);
       }
     }
-    if (pending) return Promise.all(pending).then(() => undefined);
+    if (!pending) return;
+    // Looked at again: a connection may have been replaced while it was checked.
+    if (attempt >= 2) throw new Error('the Redis connection kept changing while it was checked.');
+    return Promise.all(pending).then(() => this.assertUsable(attempt + 1));
   }
 
   private nodes(): Redis[] {
@@ -109,6 +121,13 @@ export class RedisServerMonitor {
     });
     node.on('close', () => this.closed(node));
     if (this.started && node.status === 'wait') node.connect().catch(() => {});
+  }
+
+  /** Resolves at once for a node already checked on its current connection. */
+  private async checkedNow(node: Redis): Promise<void> {
+    const found = this.checks.get(node);
+    if (found === undefined || found.stream !== node.stream || node.status !== 'ready') return this.check(node);
+    if (found.error) throw found.error;
   }
 
   private check(node: Redis): Promise<void> {

@@ -45,3 +45,17 @@ export async function watchCommands(url: string): Promise<{ stop(): Promise<Seen
     },
   };
 }
+
+/**
+ * Calls of `command` (a subcommand as `config|get`) the Redis at `url`
+ * counted since it started (`INFO commandstats`, commands of scripts included).
+ */
+export async function commandCount(url: string, command: string): Promise<number> {
+  const connection = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    const stats = await connection.info('commandstats');
+    return Number(new RegExp(`^cmdstat_${command.replace(/[|]/g, '\\|')}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+  } finally {
+    connection.disconnect();
+  }
+}

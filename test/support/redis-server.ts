@@ -71,7 +71,7 @@ export class DisposableRedis {
   /** Kills the server (an outage); `start()` brings it back on the same port, empty. */
   async kill(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
