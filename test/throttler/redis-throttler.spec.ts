@@ -6,7 +6,8 @@ import { describeWithThrottlerApp, handled, KeyTable, signedRequest, startThrott
 // RedisAuthStateStore as both the module's store and the app's own
 // ThrottlerModule storage (test/throttler/app with REDIS_URL), in two
 // processes: Express with the throttler guard first, Fastify with
-// ApiKeyGuard first. Throttlers: `default` 5 per minute, `long` 12.
+// ApiKeyGuard first. Throttlers: `default` 5 per minute, `long` 12; an
+// `errorMessage` of its own.
 describeWithThrottlerApp('ServiceAuthThrottlerGuard with RedisAuthStateStore as ThrottlerModule storage', () => {
   describeWithRedisServer('two app processes sharing one Redis', () => {
     let redis: DisposableRedis;
@@ -16,7 +17,7 @@ describeWithThrottlerApp('ServiceAuthThrottlerGuard with RedisAuthStateStore as 
 
     beforeAll(async () => {
       [redis, keys] = await Promise.all([DisposableRedis.start(), KeyTable.create()]);
-      const env = { REDIS_URL: redis.url, DATABASE_PATH: keys.path };
+      const env = { REDIS_URL: redis.url, DATABASE_PATH: keys.path, THROTTLER_ERROR_MESSAGE: '1' };
       [first, second] = await Promise.all([
         startThrottlerApp({ ...env, HTTP_ADAPTER: 'express', GUARD_ORDER: 'throttler-first' }),
         startThrottlerApp({ ...env, HTTP_ADAPTER: 'fastify', GUARD_ORDER: 'auth-first' }),
@@ -36,6 +37,8 @@ describeWithThrottlerApp('ServiceAuthThrottlerGuard with RedisAuthStateStore as 
       const over = await signedRequest(first, apiKey, '/items/1').send();
       expectAuthError(over, 429, 'rate_limited');
       expectRetryAfter(over, 60);
+      // ThrottlerModule's errorMessage gives the message; the body is still the module's.
+      expect(over.json.message).toBe('5 per 60 s on item');
       expect([...(await handled(first, apiKey)), ...(await handled(second, apiKey))]).toHaveLength(5);
     });
 

@@ -58,9 +58,9 @@ export class KeyTable {
   }
 }
 
-/** The throttler test app as a process. */
-export function startThrottlerApp(env: Record<string, string>): Promise<SampleProcess> {
-  return SampleProcess.start({ API_SHARED_SECRET: TEST_SECRET, ...env }, 30_000, THROTTLER_APP_MAIN);
+/** The throttler test app (or another built app, `main`) as a process, with the test secret. */
+export function startThrottlerApp(env: Record<string, string>, main = THROTTLER_APP_MAIN): Promise<SampleProcess> {
+  return SampleProcess.start({ API_SHARED_SECRET: TEST_SECRET, ...env }, 30_000, main);
 }
 
 /** What signed-request.ts needs of a target: its base URL and Host. */

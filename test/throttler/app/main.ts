@@ -5,6 +5,7 @@
 //   DATABASE_PATH  an SQLite file with the api_keys table (migrated by the test)
 //   API_SHARED_SECRET
 //   REDIS_URL      optional: RedisAuthStateStore for the module and as ThrottlerModule's storage
+//   THROTTLER_ERROR_MESSAGE=1  optional: ThrottlerModule's errorMessage, `<limit> per <ttl> s on <handler>`
 import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
@@ -59,6 +60,9 @@ async function appModule(): Promise<DynamicModule> {
           { name: 'long', ttl: 60_000, limit: 12 },
         ],
         storage: backends.throttlerStorage as ThrottlerStorage | undefined,
+        ...(env.THROTTLER_ERROR_MESSAGE === '1' && {
+          errorMessage: (context, detail) => `${detail.limit} per ${detail.ttl / 1000} s on ${context.getHandler().name}`,
+        }),
       }),
     ],
     controllers: [ThrottledController],
