@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SampleProcess } from '../support/sample-process.js';
@@ -39,6 +40,17 @@ describe('the main entry point does not load @nestjs/throttler', () => {
       }
     }
     expect(importers).toEqual([]);
+  });
+});
+
+describeWithThrottlerApp('nestjs-service-auth/throttler in plain Node', () => {
+  it.each([
+    ['import', "const m = await import('nestjs-service-auth/throttler'); const t = await import('@nestjs/throttler');"],
+    ['require', "const m = require('nestjs-service-auth/throttler'); const t = require('@nestjs/throttler');"],
+  ])('loads with %s, by the package name, as a ThrottlerGuard', (how, load) => {
+    const check = `${load} console.log(Object.keys(m).join(','), m.ServiceAuthThrottlerGuard.prototype instanceof t.ThrottlerGuard);`;
+    const out = execFileSync(process.execPath, [how === 'import' ? '--input-type=module' : '--input-type=commonjs', '-e', check], { encoding: 'utf8' });
+    expect(out).toBe('ServiceAuthThrottlerGuard true\n');
   });
 });
 
