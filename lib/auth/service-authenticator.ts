@@ -107,11 +107,7 @@ export class ServiceAuthenticator implements OnModuleInit {
     }
   }
 
-  /**
-   * Steps 5 to 7 for a verified request; records the key's use once
-   * admitted. Step 6 counts against the route's `@RateLimit()`, else the
-   * key's own limit, else `rateLimit`.
-   */
+  /** Steps 5 to 7 for a verified request (the limit: see RequestAdmission); records the key's use once admitted. */
   admit(verified: VerifiedRequest, policy: RoutePolicy): MaybePromise<ServiceCallerInfo> {
     try {
       this.checkAllowedServices(verified.caller, policy);
