@@ -11,6 +11,7 @@ export const API_KEY_THROTTLER_STORAGE = Symbol('API_KEY_AUTH_THROTTLER_STORAGE'
 
 export const IS_PUBLIC_KEY = 'service-auth:is-public';
 export const ALLOWED_SERVICES_KEY = 'service-auth:allowed-services';
+export const RATE_LIMIT_KEY = 'service-auth:rate-limit';
 
 export const THROTTLER_NAME_PER_KEY = 'service-auth-key';
 export const THROTTLER_NAME_FAILURES = 'service-auth-failures';

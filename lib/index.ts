@@ -22,7 +22,7 @@ export type {
   SecretMode,
   SigningCredentials,
 } from './interfaces/api-key-auth-options.interface.js';
-export type { ApiKeyRecord } from './interfaces/api-key-record.interface.js';
+export type { ApiKeyRecord, KeyRateLimit } from './interfaces/api-key-record.interface.js';
 export type { ApiKeyStore } from './interfaces/api-key-store.interface.js';
 export type { NonceStore } from './interfaces/nonce-store.interface.js';
 export type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
@@ -36,14 +36,18 @@ export type { ServiceCallerInfo } from './auth/service-caller.interface.js';
 
 export { ApiKeyGuard } from './auth/api-key.guard.js';
 export { ServiceAuthenticator, type VerifiedRequest } from './auth/service-authenticator.js';
-export { getServiceCaller } from './auth/service-caller.handoff.js';
-export type { RoutePolicy } from './auth/route-policy.js';
+export { getServiceCaller, keyRateLimitOf } from './auth/service-caller.handoff.js';
+export type { RoutePolicy, RouteRateLimit } from './auth/route-policy.js';
+export { RateLimit } from './auth/rate-limit.decorator.js';
 export { ServiceCaller } from './auth/service-caller.decorator.js';
 export { Public } from './auth/public.decorator.js';
 export { AllowServices } from './auth/allow-services.decorator.js';
 
 export { ApiKey } from './entities/api-key.entity.js';
-export { apiKeyAuthMigrations, CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
+export { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from './entities/key-rate-limit.transformer.js';
+export { apiKeyAuthMigrations } from './migrations/api-key-auth.migrations.js';
+export { CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
+export { AddApiKeyRateLimit1764400000000 } from './migrations/add-api-key-rate-limit.migration.js';
 
 export {
   ApiKeyService,
@@ -56,6 +60,7 @@ export { KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from './services/key-us
 export {
   ApiKeyManagementError,
   InvalidExpiryError,
+  InvalidRateLimitError,
   InvalidServiceNameError,
   NoActiveKeyError,
 } from './errors/key-management.error.js';

@@ -1,20 +1,21 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { SERVICE_NAME_PATTERN } from '../../lib/api-key-auth.constants.js';
+import { Command } from 'commander';
 import type { ApiKey } from '../../lib/entities/api-key.entity.js';
+import type { KeyRateLimit } from '../../lib/interfaces/api-key-record.interface.js';
 import { NoActiveKeyError } from '../../lib/errors/key-management.error.js';
-import * as protocol from '../../lib/protocol/index.js';
-import type { ApiKeyService, CreatedApiKey, RotatedApiKey } from '../../lib/services/api-key.service.js';
-import { assertKeyDatabaseExists, loadCliConfig, resolveCliOptions } from '../cli-config.js';
+import type { CreatedApiKey, RotatedApiKey } from '../../lib/services/api-key.service.js';
 import { formatInstant, print, printJson, table } from '../cli-output.js';
-import { CliError, firstLine } from '../cli.error.js';
+import { CliError } from '../cli.error.js';
 import { parseDuration, parseExpiry } from '../duration.parser.js';
+import { formatRateLimit, parseRateLimit } from '../rate-limit.parser.js';
+import { apiKeyArgument, asOptionArgument, notifyInstances, serviceName, withKeyService } from './key-service.runner.js';
+import { keysUpdateCommand } from './keys-update.command.js';
 
 /** Default of `keys rotate --overlap`. */
 export const DEFAULT_ROTATION_OVERLAP = '24h';
 
-/** `service-auth keys create|list|revoke|rotate`. */
+/** `service-auth keys create|list|update|revoke|rotate`. */
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('issue, list, revoke and rotate API keys (in the DATABASE_URL database)');
+  const keys = new Command('keys').description('issue, list, update, revoke and rotate API keys (in the DATABASE_URL database)');
 
   keys
     .command('create')
@@ -23,10 +24,13 @@ export function keysCommand(): Command {
     .option('--expires <when>', 'expiry: a duration (30d, 12h, 90m) or an ISO 8601 date or date-time; default: never', (raw: string) =>
       asOptionArgument(() => parseExpiry(raw, 'the expiry')),
     )
-    .option('--json', 'print one JSON object {apiKey, serviceName, createdAt, expiresAt, secret}')
-    .action(async (options: { service: string; expires?: Date; json?: boolean }) => {
+    .option('--rate-limit <requests/window>', "the key's own rate limit, e.g. 1000/1m (window units s, m, h, d, w); default: the app's", (raw: string) =>
+      asOptionArgument(() => parseRateLimit(raw, 'the rate limit')),
+    )
+    .option('--json', 'print one JSON object {apiKey, serviceName, createdAt, expiresAt, rateLimit, secret}')
+    .action(async (options: { service: string; expires?: Date; rateLimit?: KeyRateLimit; json?: boolean }) => {
       const created = await withKeyService(true, (service) =>
-        service.create(options.service, { expiresAt: options.expires ?? null }),
+        service.create(options.service, { expiresAt: options.expires ?? null, rateLimit: options.rateLimit ?? null }),
       );
       if (options.json) printJson(createdJson(created));
       else print(describeCreated(created, 'Created an API key for service'));
@@ -50,7 +54,7 @@ export function keysCommand(): Command {
       } else {
         print(
           table(
-            ['API KEY', 'SERVICE', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'],
+            ['API KEY', 'SERVICE', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED', 'RATE LIMIT'],
             rows.map((row) => [
               row.apiKey,
               row.serviceName,
@@ -58,11 +62,14 @@ export function keysCommand(): Command {
               formatInstant(row.createdAt),
               formatInstant(row.expiresAt, 'never'),
               formatInstant(row.lastUsedAt),
+              formatRateLimit(row.rateLimit),
             ]),
           ),
         );
       }
     });
+
+  keys.addCommand(keysUpdateCommand());
 
   keys
     .command('revoke')
@@ -123,58 +130,13 @@ export function keysCommand(): Command {
   return keys;
 }
 
-/**
- * With REDIS_URL, tells running instances (configured with `redisBackends`)
- * to drop these keys from their caches now. The database change is already
- * made; a failure here is exit 1 with one line saying so.
- */
-async function notifyInstances(apiKeys: string[]): Promise<void> {
-  const { redisUrl } = loadCliConfig();
-  if (!redisUrl || apiKeys.length === 0) return;
-  const { createRedisClient, redisReady, RedisKeyInvalidationBus } = await import('../../lib/redis/index.js');
-  const client = createRedisClient(redisUrl, { retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await redisReady(client, 3_000);
-    const bus = new RedisKeyInvalidationBus(client);
-    for (const apiKey of apiKeys) await bus.publish(apiKey);
-  } catch (error) {
-    throw new CliError(
-      `the database is updated, but running instances could not be told through Redis (${firstLine(error)}); ` +
-        'they stop accepting the old key(s) within their key cache TTL.',
-    );
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Runs `fn` with an ApiKeyService on the configured database, closing the connection afterwards. */
-async function withKeyService<T>(needsSecret: boolean, fn: (service: ApiKeyService) => Promise<T>): Promise<T> {
-  const config = loadCliConfig();
-  const options = resolveCliOptions(config, needsSecret);
-  assertKeyDatabaseExists(config);
-  // Nest and TypeORM are loaded only when a command needs the database.
-  const [{ ApiKey, ApiKeyCache, ApiKeyService }, { TypeOrmApiKeyStore }, { openDataSource }] = await Promise.all([
-    import('../../lib/index.js'),
-    import('../../lib/stores/typeorm-api-key.store.js'),
-    import('../data-source.factory.js'),
-  ]);
-  const dataSource = await openDataSource(config);
-  try {
-    const repository = dataSource.getRepository(ApiKey);
-    const cache = new ApiKeyCache(new TypeOrmApiKeyStore(repository), options);
-    return await fn(new ApiKeyService(repository, cache, options));
-  } finally {
-    await dataSource.destroy();
-  }
-}
-
 function createdJson(created: CreatedApiKey) {
   return {
     apiKey: created.apiKey,
     serviceName: created.serviceName,
     createdAt: created.createdAt,
     expiresAt: created.expiresAt,
+    rateLimit: created.rateLimit,
     secret: created.secret,
   };
 }
@@ -187,6 +149,7 @@ function keyJson(row: ApiKey) {
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
     lastUsedAt: row.lastUsedAt,
+    rateLimit: row.rateLimit,
   };
 }
 
@@ -206,6 +169,7 @@ function describeCreated(created: CreatedApiKey, title: string): string {
     `  secret:   ${secret}`,
     `  created:  ${formatInstant(created.createdAt)}`,
     `  expires:  ${formatInstant(created.expiresAt, 'never')}`,
+    `  rate limit: ${formatRateLimit(created.rateLimit)}`,
     ...(created.secret !== null
       ? ["Give the secret to the service now: it is derived from the master secret and stored nowhere."]
       : []),
@@ -218,27 +182,4 @@ function describeRotated(rotated: RotatedApiKey): string {
     'Previous keys:',
     ...rotated.expiring.map((key) => `  ${key.apiKey}  expires ${formatInstant(key.expiresAt)}`),
   ].join('\n');
-}
-
-function serviceName(raw: string): string {
-  if (!SERVICE_NAME_PATTERN.test(raw)) {
-    throw new InvalidArgumentError('use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit.');
-  }
-  return raw;
-}
-
-function apiKeyArgument(raw: string): string {
-  if (!protocol.API_KEY_PATTERN.test(raw)) {
-    throw new InvalidArgumentError('an API key is 16 to 128 characters of [A-Za-z0-9_-].');
-  }
-  return raw;
-}
-
-/** Turns a UsageError of a value parser into the error commander reports as a bad option argument. */
-function asOptionArgument<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
 }

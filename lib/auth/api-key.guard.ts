@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
 import type { IncomingRequest } from './request.reader.js';
-import { readRoutePolicy, type RoutePolicy } from './route-policy.js';
+import { RoutePolicies } from './route-policy.js';
 import { ServiceAuthenticator } from './service-authenticator.js';
 import { getServiceCaller, setServiceCaller } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
@@ -18,23 +18,20 @@ import { isPromiseLike } from './store-call.js';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  /**
-   * Route policies by controller class, then handler, read once per route:
-   * decorators do not change while the app runs, and the metadata lookups
-   * per request would cost more than the rest of the routing checks.
-   */
-  private readonly policies = new WeakMap<Function, WeakMap<Function, RoutePolicy>>();
+  private readonly policies: RoutePolicies;
 
   constructor(
     private readonly authenticator: ServiceAuthenticator,
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    this.policies = new RoutePolicies(reflector);
+  }
 
   /** `true` (at once when every store is in memory, else as a promise), or a `ServiceAuthException`. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return false;
-    const policy = this.policyOf(context.getHandler(), context.getClass());
+    const policy = this.policies.of(context.getHandler(), context.getClass());
     if (policy.isPublic) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<IncomingRequest>();
@@ -71,13 +68,5 @@ export class ApiKeyGuard implements CanActivate {
       for (const [name, value] of Object.entries(error.headers)) this.adapterHost.httpAdapter.setHeader(response, name, value);
     }
     throw error;
-  }
-
-  private policyOf(handler: Function, controller: Function): RoutePolicy {
-    let byHandler = this.policies.get(controller);
-    if (!byHandler) this.policies.set(controller, (byHandler = new WeakMap()));
-    let policy = byHandler.get(handler);
-    if (!policy) byHandler.set(handler, (policy = readRoutePolicy(this.reflector, handler, controller)));
-    return policy;
   }
 }

@@ -8,8 +8,10 @@ import {
   type NonceAndRateLimitStore,
   type ThrottlerRecord,
 } from '../interfaces/nonce-and-rate-limit-store.interface.js';
+import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
 import type { NonceStore } from '../interfaces/nonce-store.interface.js';
 import { MemoryThrottlerStorage } from '../stores/memory-throttler.storage.js';
+import type { RouteRateLimit } from './route-policy.js';
 import { andThen, callStore, incrementCounter, type MaybePromise, type StoreFailure } from './store-call.js';
 
 /** What admission needs of an authenticated request. */
@@ -18,6 +20,15 @@ export interface AdmissionRequest {
   /** `undefined` for v0, which has no replay protection. */
   nonce: string | undefined;
   timestampSeconds: number;
+  /** The key's own limit (`api_keys.rate_limit`), in place of the app-wide one. */
+  keyRateLimit?: KeyRateLimit;
+  /** The route's `@RateLimit()`: in place of both, or `false` for none. */
+  routeRateLimit?: RouteRateLimit | false;
+}
+
+/** The limit one request is counted against, and the name of its counter. */
+interface CountedLimit extends ResolvedLimit {
+  counter: string;
 }
 
 /**
@@ -30,12 +41,17 @@ export interface AdmissionRequest {
  * the hit counted after. A `ThrottlerStorage` of another kind can only
  * count, so it counts first: a replay then still uses up one request of
  * its key's quota (the README says so).
+ *
+ * The limit is the route's `@RateLimit()` (its own counter per key), else
+ * the key's own, else the app-wide `rateLimit`; none while `rateLimit` is
+ * `false`.
  */
 export class RequestAdmission {
   private readonly combined: NonceAndRateLimitStore | undefined;
+  private readonly appLimit: CountedLimit | undefined;
 
   constructor(
-    private readonly rateLimit: ResolvedLimit | false,
+    rateLimit: ResolvedLimit | false,
     private readonly toleranceSeconds: number,
     private readonly nonceStore: NonceStore,
     private readonly throttlerStorage: ThrottlerStorage,
@@ -44,11 +60,12 @@ export class RequestAdmission {
   ) {
     this.combined =
       (nonceStore as unknown) === throttlerStorage && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
+    this.appLimit = rateLimit ? { ...rateLimit, counter: THROTTLER_NAME_PER_KEY } : undefined;
   }
 
   /** Resolves (or returns) when admitted; throws `rate_limited` (with `Retry-After`) or `replayed_request`. */
   admit(request: AdmissionRequest): MaybePromise<void> {
-    const limit = this.rateLimit;
+    const limit = this.limitOf(request);
     const nonce = request.nonce;
     if (nonce === undefined) return limit ? andThen(this.count(request.apiKey, limit), refuseIfBlocked) : undefined;
     const expiresAt = request.timestampSeconds + this.toleranceSeconds;
@@ -56,13 +73,14 @@ export class RequestAdmission {
 
     const combined = this.combined;
     if (combined) {
-      const admission = { apiKey: request.apiKey, nonce, nonceExpiresAtSeconds: expiresAt, ...limit, throttlerName: THROTTLER_NAME_PER_KEY };
+      const { counter, ...counted } = limit;
+      const admission = { apiKey: request.apiKey, nonce, nonceExpiresAtSeconds: expiresAt, ...counted, throttlerName: counter };
       return andThen(callStore(() => combined.admit(admission), this.nonceStoreFailed), refuseUnlessAdmitted);
     }
     const storage = this.throttlerStorage;
     if (storage instanceof MemoryThrottlerStorage) {
-      if (storage.isAtLimit(request.apiKey, limit.limit, THROTTLER_NAME_PER_KEY)) {
-        return refuseIfBlocked(storage.incrementNow(request.apiKey, limit.ttlMs, limit.limit, limit.blockDurationMs, THROTTLER_NAME_PER_KEY));
+      if (storage.isAtLimit(request.apiKey, limit.limit, limit.counter)) {
+        return refuseIfBlocked(storage.incrementNow(request.apiKey, limit.ttlMs, limit.limit, limit.blockDurationMs, limit.counter));
       }
       return andThen(this.recordNonce(request.apiKey, nonce, expiresAt), (fresh) => {
         refuseIfReplayed(fresh);
@@ -75,8 +93,16 @@ export class RequestAdmission {
     });
   }
 
-  private count(apiKey: string, limit: ResolvedLimit): MaybePromise<ThrottlerRecord> {
-    return incrementCounter(this.throttlerStorage, apiKey, limit, THROTTLER_NAME_PER_KEY, this.rateLimitStoreFailed);
+  private limitOf(request: AdmissionRequest): CountedLimit | undefined {
+    if (!this.appLimit || request.routeRateLimit === false) return undefined;
+    if (request.routeRateLimit) return request.routeRateLimit;
+    const own = request.keyRateLimit;
+    if (own) return { limit: own.limit, ttlMs: own.ttlMs, blockDurationMs: own.ttlMs, counter: THROTTLER_NAME_PER_KEY };
+    return this.appLimit;
+  }
+
+  private count(apiKey: string, limit: CountedLimit): MaybePromise<ThrottlerRecord> {
+    return incrementCounter(this.throttlerStorage, apiKey, limit, limit.counter, this.rateLimitStoreFailed);
   }
 
   private recordNonce(apiKey: string, nonce: string, expiresAt: number): MaybePromise<boolean> {

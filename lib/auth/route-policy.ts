@@ -1,6 +1,13 @@
 import type { Reflector } from '@nestjs/core';
-import { ALLOWED_SERVICES_KEY, IS_PUBLIC_KEY } from '../api-key-auth.constants.js';
+import { ALLOWED_SERVICES_KEY, IS_PUBLIC_KEY, RATE_LIMIT_KEY, THROTTLER_NAME_PER_KEY } from '../api-key-auth.constants.js';
+import type { ResolvedLimit } from '../api-key-auth-options.factory.js';
 import { PublicRestrictedRouteError } from '../errors/configuration.error.js';
+
+/** A route's own `@RateLimit()`, and the name of its counters (one per key). */
+export interface RouteRateLimit extends ResolvedLimit {
+  /** `service-auth-key:<Controller>.<handler>`: the same on every instance, so that a shared store shares it. */
+  counter: string;
+}
 
 /** What a route's decorators say about its callers. */
 export interface RoutePolicy {
@@ -8,6 +15,8 @@ export interface RoutePolicy {
   isPublic: boolean;
   /** Services allowed to call it (handler's list, else the controller's); `undefined`: any authenticated service. */
   allowedServices: readonly string[] | undefined;
+  /** The route's `@RateLimit()`: its own limit, `false` for none; `undefined`: the app-wide one. */
+  rateLimit?: RouteRateLimit | false;
 }
 
 /**
@@ -20,7 +29,28 @@ export function readRoutePolicy(reflector: Reflector, handler: Function, control
   const targets = [handler, controller];
   const allowedServices = reflector.getAllAndOverride<string[] | undefined>(ALLOWED_SERVICES_KEY, targets);
   const markedPublic = Boolean(reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets));
-  return { isPublic: markedPublic && allowedServices === undefined, allowedServices };
+  const limit = reflector.getAllAndOverride<ResolvedLimit | false | undefined>(RATE_LIMIT_KEY, targets);
+  const rateLimit = limit ? { ...limit, counter: `${THROTTLER_NAME_PER_KEY}:${controller.name}.${handler.name}` } : limit;
+  return { isPublic: markedPublic && allowedServices === undefined, allowedServices, rateLimit };
+}
+
+/**
+ * Route policies by controller class, then handler, read once per route:
+ * decorators do not change while the app runs, and the metadata lookups
+ * per request would cost more than the rest of the routing checks.
+ */
+export class RoutePolicies {
+  private readonly policies = new WeakMap<Function, WeakMap<Function, RoutePolicy>>();
+
+  constructor(private readonly reflector: Reflector) {}
+
+  of(handler: Function, controller: Function): RoutePolicy {
+    let byHandler = this.policies.get(controller);
+    if (!byHandler) this.policies.set(controller, (byHandler = new WeakMap()));
+    let policy = byHandler.get(handler);
+    if (!policy) byHandler.set(handler, (policy = readRoutePolicy(this.reflector, handler, controller)));
+    return policy;
+  }
 }
 
 /**

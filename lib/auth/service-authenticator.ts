@@ -20,7 +20,7 @@ import { FailedAttemptLimiter } from './failed-attempt.limiter.js';
 import { cameOverHttps, clientAddress, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
 import { RequestAdmission } from './request.admission.js';
 import type { RoutePolicy } from './route-policy.js';
-import { authenticatedCaller } from './service-caller.handoff.js';
+import { authenticatedCaller, keyRateLimitOf } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 import { SignatureVerifier } from './signature.verifier.js';
 import { describeError } from '../errors/describe-error.js';
@@ -108,12 +108,18 @@ export class ServiceAuthenticator implements OnModuleInit {
     }
   }
 
-  /** Steps 5 to 7 for a verified request; records the key's use once admitted. */
+  /** Steps 5 to 7 for a verified request (the limit: see RequestAdmission); records the key's use once admitted. */
   admit(verified: VerifiedRequest, policy: RoutePolicy): MaybePromise<ServiceCallerInfo> {
     try {
       this.checkAllowedServices(verified.caller, policy);
       const caller = verified.caller;
-      const admitted = this.admission.admit({ apiKey: caller.apiKey, nonce: verified.nonce, timestampSeconds: verified.timestampSeconds });
+      const admitted = this.admission.admit({
+        apiKey: caller.apiKey,
+        nonce: verified.nonce,
+        timestampSeconds: verified.timestampSeconds,
+        keyRateLimit: keyRateLimitOf(caller),
+        routeRateLimit: policy.rateLimit,
+      });
       const done = (): ServiceCallerInfo => {
         this.keyUsage?.record(caller.apiKey);
         return caller;
@@ -249,7 +255,7 @@ export class ServiceAuthenticator implements OnModuleInit {
 function verifiedRequest(record: ApiKeyRecord | null, credentials: ParsedCredentials): VerifiedRequest {
   if (record === null || !isKeyActive(record, Date.now())) throw new ServiceAuthException('invalid_signature');
   return {
-    caller: authenticatedCaller(record.apiKey, record.serviceName, credentials.scheme),
+    caller: authenticatedCaller(record.apiKey, record.serviceName, credentials.scheme, record.rateLimit),
     nonce: credentials.nonce,
     timestampSeconds: credentials.timestampSeconds,
   };

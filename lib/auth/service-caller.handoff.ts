@@ -1,3 +1,4 @@
+import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
 import type { SignatureScheme } from '../protocol/index.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 
@@ -11,6 +12,14 @@ import type { ServiceCallerInfo } from './service-caller.interface.js';
  */
 const AUTHENTICATED: unique symbol = Symbol.for('nestjs-service-auth.authenticated-caller');
 
+/**
+ * The key's own rate limit, on the caller: a symbol-keyed, non-enumerable
+ * property, so that the caller a handler receives (and its JSON) stays
+ * `{ apiKey, serviceName, scheme }`, and whichever guard runs second
+ * (`ApiKeyGuard` or `ServiceAuthThrottlerGuard`) has it without a lookup.
+ */
+const KEY_RATE_LIMIT: unique symbol = Symbol.for('nestjs-service-auth.key-rate-limit');
+
 /** The request property the caller is handed over in (read by `@ServiceCaller()`). */
 export const SERVICE_CALLER_PROPERTY = 'serviceCaller';
 
@@ -19,7 +28,10 @@ class AuthenticatedCaller implements ServiceCallerInfo {
     readonly apiKey: string,
     readonly serviceName: string,
     readonly scheme: SignatureScheme,
-  ) {}
+    rateLimit: KeyRateLimit | null,
+  ) {
+    if (rateLimit) Object.defineProperty(this, KEY_RATE_LIMIT, { value: rateLimit });
+  }
 }
 Object.defineProperty(AuthenticatedCaller.prototype, AUTHENTICATED, { value: true });
 
@@ -28,9 +40,19 @@ export interface CallerCarrier {
   [SERVICE_CALLER_PROPERTY]?: unknown;
 }
 
-/** The caller as authenticated by the module. */
-export function authenticatedCaller(apiKey: string, serviceName: string, scheme: SignatureScheme): ServiceCallerInfo {
-  return new AuthenticatedCaller(apiKey, serviceName, scheme);
+/** The caller as authenticated by the module, with its key's own rate limit if it has one. */
+export function authenticatedCaller(
+  apiKey: string,
+  serviceName: string,
+  scheme: SignatureScheme,
+  rateLimit: KeyRateLimit | null = null,
+): ServiceCallerInfo {
+  return new AuthenticatedCaller(apiKey, serviceName, scheme, rateLimit);
+}
+
+/** The own rate limit of an authenticated caller's key (`api_keys.rate_limit`); `undefined`: the default applies. */
+export function keyRateLimitOf(caller: ServiceCallerInfo): KeyRateLimit | undefined {
+  return (caller as { [KEY_RATE_LIMIT]?: KeyRateLimit })[KEY_RATE_LIMIT];
 }
 
 /**
@@ -47,8 +69,9 @@ export function getServiceCaller(request: CallerCarrier): ServiceCallerInfo | un
 /**
  * Hands the caller over to the handler. One property, written by name: the
  * guard adds nothing else to the request (each added property makes the
- * framework's request object dearer to use).
+ * framework's request object dearer to use). `undefined` takes it back,
+ * from a request refused after its caller was set.
  */
-export function setServiceCaller(request: CallerCarrier, caller: ServiceCallerInfo): void {
+export function setServiceCaller(request: CallerCarrier, caller: ServiceCallerInfo | undefined): void {
   request[SERVICE_CALLER_PROPERTY] = caller;
 }

@@ -1,4 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+import { keyRateLimitTransformer } from './key-rate-limit.transformer.js';
 
 export const API_KEYS_TABLE = 'api_keys';
 
@@ -41,4 +43,11 @@ export class ApiKey {
   /** Last successful authentication, recorded coarsely (not on every request). */
   @Column({ name: 'last_used_at', type: Date, nullable: true })
   lastUsedAt!: Date | null;
+
+  /**
+   * The key's own rate limit, in place of the app's default; `null`: the
+   * default. Stored as `<limit>/<ttlMs>` (e.g. `1000/60000`).
+   */
+  @Column({ name: 'rate_limit', type: 'varchar', length: 32, nullable: true, transformer: keyRateLimitTransformer })
+  rateLimit!: KeyRateLimit | null;
 }

@@ -24,3 +24,10 @@ export class NoActiveKeyError extends ApiKeyManagementError {
     super(`Service "${serviceName}" has no active API key to rotate; issue its first key with create().`);
   }
 }
+
+/**
+ * A key rate limit that is not `limit` requests (1 to 1 000 000 000) per
+ * `ttlMs` (1 ms to 366 days), given to `ApiKeyService` or found in the
+ * `api_keys.rate_limit` column.
+ */
+export class InvalidRateLimitError extends ApiKeyManagementError {}

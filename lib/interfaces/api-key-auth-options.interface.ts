@@ -6,7 +6,7 @@ import type { NonceStore } from './nonce-store.interface.js';
 /** How each API key's HMAC secret is obtained (PROTOCOL.md, "Secret modes"). */
 export type SecretMode = 'shared' | 'derived';
 
-/** Per-API-key rate limit, applied after a request authenticates. */
+/** Per-API-key rate limit, applied after a request authenticates (also the argument of `@RateLimit()`). */
 export interface RateLimitOptions {
   /** Requests allowed per key within `ttlMs`. */
   limit: number;
@@ -111,7 +111,12 @@ export interface ApiKeyAuthModuleOptions {
    * stops reading earlier. Default 1 048 576 (1 MiB).
    */
   maxBodyBytes?: number;
-  /** Per-key rate limit, or `false` to disable. Default 600 requests per minute. */
+  /**
+   * Per-key rate limit, or `false` to disable. Default 600 requests per
+   * minute. A key's own limit (`api_keys.rate_limit`) replaces it for that
+   * key, and a route's `@RateLimit()` for that route; `false` turns those off
+   * too (for an app that counts with `ServiceAuthThrottlerGuard` instead).
+   */
   rateLimit?: RateLimitOptions | false;
   /** Failed-attempt limit per client address, or `false` to disable. Default 30 per minute, blocked for a minute. */
   failedAttempts?: FailedAttemptLimitOptions | false;

@@ -49,6 +49,3 @@ export class CreateApiKeysTable1764300000000 implements MigrationInterface {
     await queryRunner.dropTable(API_KEYS_TABLE, true);
   }
 }
-
-/** Every migration of this module, in order: add them to your DataSource's `migrations`. */
-export const apiKeyAuthMigrations = [CreateApiKeysTable1764300000000];

@@ -4,12 +4,13 @@ import { IsNull, Repository } from 'typeorm';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, SERVICE_NAME_PATTERN } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
 import { ApiKey } from '../entities/api-key.entity.js';
+import { checkedKeyRateLimit } from '../entities/key-rate-limit.transformer.js';
 import {
   InvalidExpiryError,
   InvalidServiceNameError,
   NoActiveKeyError,
 } from '../errors/key-management.error.js';
-import { isKeyActive } from '../interfaces/api-key-record.interface.js';
+import { isKeyActive, type KeyRateLimit } from '../interfaces/api-key-record.interface.js';
 import { deriveKeySecret } from '../protocol/index.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { generateApiKey } from './api-key.generator.js';
@@ -20,6 +21,8 @@ export interface CreatedApiKey {
   serviceName: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** The key's own rate limit; `null`: the app's default. */
+  rateLimit: KeyRateLimit | null;
   /** The key's derived secret in `derived` mode; `null` in `shared` mode (the shared secret is never handed out). */
   secret: string | null;
 }
@@ -54,13 +57,17 @@ export class ApiKeyService {
   ) {}
 
   /**
-   * Issues a new key for `serviceName`, valid until `expiresAt` (default: no expiry).
-   * @throws InvalidServiceNameError, InvalidExpiryError
+   * Issues a new key for `serviceName`, valid until `expiresAt` (default: no
+   * expiry), with its own `rateLimit` (default: the app's).
+   * @throws InvalidServiceNameError, InvalidExpiryError, InvalidRateLimitError
    */
-  async create(serviceName: string, options: { expiresAt?: Date | null } = {}): Promise<CreatedApiKey> {
+  async create(
+    serviceName: string,
+    options: { expiresAt?: Date | null; rateLimit?: KeyRateLimit | null } = {},
+  ): Promise<CreatedApiKey> {
     assertServiceName(serviceName);
     const expiresAt = toExpiry(options.expiresAt);
-    const row = this.newRow(serviceName, expiresAt);
+    const row = this.newRow(serviceName, expiresAt, checkedKeyRateLimit(options.rateLimit));
     await this.repository.insert(row);
     this.cache.invalidate(row.apiKey);
     return this.created(row);
@@ -71,6 +78,7 @@ export class ApiKeyService {
    * expire `overlapMs` from now, so that its instances can switch over. The
    * expiry is stored in the database (it survives restarts and applies to every
    * instance); a key already due to expire sooner keeps its earlier expiry.
+   * The new key takes the rate limit of the service's newest active key.
    * Runs in one transaction.
    * @throws InvalidServiceNameError, InvalidExpiryError, NoActiveKeyError (the service has no active key)
    */
@@ -84,7 +92,7 @@ export class ApiKeyService {
     }
     const now = Date.now();
     const until = toWholeSeconds(new Date(now + overlapMs));
-    const row = this.newRow(serviceName, null);
+    const row = this.newRow(serviceName, null, null);
 
     const expiring = await this.repository.manager.transaction(async (manager) => {
       const repository = manager.getRepository(ApiKey);
@@ -94,6 +102,7 @@ export class ApiKeyService {
       });
       const active = previous.filter((key) => isKeyActive(key, now));
       if (active.length === 0) throw new NoActiveKeyError(serviceName);
+      row.rateLimit = active[active.length - 1].rateLimit;
       await repository.insert(row);
       const result: ExpiringApiKey[] = [];
       for (const key of active) {
@@ -124,6 +133,40 @@ export class ApiKeyService {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * Sets a key's own rate limit, or with `null` returns it to the app's
+   * default. Takes effect on this instance at once, and on the others as a
+   * revocation does (at once with a `keyInvalidation` bus).
+   * @returns false when there is no such key.
+   * @throws InvalidRateLimitError
+   */
+  async setRateLimit(apiKey: string, rateLimit: KeyRateLimit | null): Promise<boolean> {
+    const checked = checkedKeyRateLimit(rateLimit);
+    const result = await this.repository.update({ apiKey }, { rateLimit: checked });
+    this.cache.invalidate(apiKey);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * `setRateLimit` for every active key of `serviceName` (e.g. both keys
+   * during a rotation's overlap; each key still has its own counter).
+   * @returns the keys changed.
+   * @throws InvalidServiceNameError, InvalidRateLimitError
+   */
+  async setServiceRateLimit(serviceName: string, rateLimit: KeyRateLimit | null): Promise<string[]> {
+    assertServiceName(serviceName);
+    const checked = checkedKeyRateLimit(rateLimit);
+    const now = Date.now();
+    const keys = (await this.repository.find({ where: { serviceName, revokedAt: IsNull() } }))
+      .filter((key) => isKeyActive(key, now))
+      .map((key) => key.apiKey);
+    for (const apiKey of keys) {
+      await this.repository.update({ apiKey }, { rateLimit: checked });
+      this.cache.invalidate(apiKey);
+    }
+    return keys;
+  }
+
   async findByKey(apiKey: string): Promise<ApiKey | null> {
     const row = await this.repository.findOneBy({ apiKey });
     return row && row.apiKey === apiKey ? row : null;
@@ -144,7 +187,7 @@ export class ApiKeyService {
     });
   }
 
-  private newRow(serviceName: string, expiresAt: Date | null): ApiKey {
+  private newRow(serviceName: string, expiresAt: Date | null, rateLimit: KeyRateLimit | null): ApiKey {
     const row = new ApiKey();
     row.apiKey = generateApiKey(this.options.apiKeyLength);
     row.serviceName = serviceName;
@@ -152,6 +195,7 @@ export class ApiKeyService {
     row.expiresAt = expiresAt;
     row.revokedAt = null;
     row.lastUsedAt = null;
+    row.rateLimit = rateLimit;
     return row;
   }
 
@@ -161,6 +205,7 @@ export class ApiKeyService {
       serviceName: row.serviceName,
       createdAt: row.createdAt,
       expiresAt: row.expiresAt,
+      rateLimit: row.rateLimit,
       secret: this.secretFor(row.apiKey),
     };
   }

@@ -20,10 +20,16 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   async findByKey(apiKey: string): Promise<ApiKeyRecord | null> {
     const row = await this.repository.findOne({
       where: { apiKey },
-      select: { apiKey: true, serviceName: true, revokedAt: true, expiresAt: true },
+      select: { apiKey: true, serviceName: true, revokedAt: true, expiresAt: true, rateLimit: true },
     });
     // Exact match even where the column's collation is case-insensitive.
     if (!row || row.apiKey !== apiKey) return null;
-    return { apiKey: row.apiKey, serviceName: row.serviceName, revokedAt: row.revokedAt, expiresAt: row.expiresAt };
+    return {
+      apiKey: row.apiKey,
+      serviceName: row.serviceName,
+      revokedAt: row.revokedAt,
+      expiresAt: row.expiresAt,
+      rateLimit: row.rateLimit,
+    };
   }
 }

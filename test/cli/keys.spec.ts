@@ -69,8 +69,8 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
         cli('migrate'),
         runCli(['migrate', '--json'], { env: { DATABASE_URL: `sqlite:${other}` } }),
       ]);
-      expect(ok(human)).toBe(`Migrated SQLite ${file}:\n  applied CreateApiKeysTable1764300000000\n`);
-      expect(json(asJson)).toEqual({ database: `SQLite ${other}`, applied: ['CreateApiKeysTable1764300000000'] });
+      expect(ok(human)).toBe(`Migrated SQLite ${file}:\n  applied CreateApiKeysTable1764300000000\n  applied AddApiKeyRateLimit1764400000000\n`);
+      expect(json(asJson)).toEqual({ database: `SQLite ${other}`, applied: ['CreateApiKeysTable1764300000000', 'AddApiKeyRateLimit1764400000000'] });
       expect(await rowsOf(file)).toEqual([]);
       expect(await rowsOf(other)).toEqual([]);
       expect(ok(await cli('migrate'))).toBe(`SQLite ${file} is up to date.\n`);
@@ -87,16 +87,17 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
   describe('keys create', () => {
     beforeEach(() => migratedCopy());
 
-    it('--json prints one JSON object {apiKey, serviceName, createdAt, expiresAt, secret}, and the key is stored', async () => {
+    it('--json prints one JSON object {apiKey, serviceName, createdAt, expiresAt, rateLimit, secret}, and the key is stored', async () => {
       const before = Math.floor(Date.now() / 1000) * 1000;
       const result = await cli('keys', 'create', '--service', 'orders', '--json');
       const created = json(result);
-      expect(Object.keys(created)).toEqual(['apiKey', 'serviceName', 'createdAt', 'expiresAt', 'secret']);
+      expect(Object.keys(created)).toEqual(['apiKey', 'serviceName', 'createdAt', 'expiresAt', 'rateLimit', 'secret']);
       expect(created).toEqual({
         apiKey: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
         serviceName: 'orders',
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
         expiresAt: null,
+        rateLimit: null,
         secret: null,
       });
       expect(Date.parse(created.createdAt)).toBeGreaterThanOrEqual(before);
@@ -197,10 +198,10 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       ok(await cli('keys', 'revoke', c.apiKey));
 
       const table = ok(await cli('keys', 'list')).trimEnd().split('\n');
-      expect(table[0]).toMatch(/^API KEY +SERVICE +STATUS +CREATED +EXPIRES +LAST USED$/);
+      expect(table[0]).toMatch(/^API KEY +SERVICE +STATUS +CREATED +EXPIRES +LAST USED +RATE LIMIT$/);
       expect(table).toHaveLength(3);
-      expect(table.find((line) => line.startsWith(a.apiKey))).toMatch(/^\S+ +orders +active +\S+Z +never +-$/);
-      expect(table.find((line) => line.startsWith(b.apiKey))).toMatch(/^\S+ +billing +active +\S+Z +2099-01-01T00:00:00Z +-$/);
+      expect(table.find((line) => line.startsWith(a.apiKey))).toMatch(/^\S+ +orders +active +\S+Z +never +- +default$/);
+      expect(table.find((line) => line.startsWith(b.apiKey))).toMatch(/^\S+ +billing +active +\S+Z +2099-01-01T00:00:00Z +- +default$/);
 
       const listed = json(await cli('keys', 'list', '--json'));
       expect(listed.map((k: { apiKey: string }) => k.apiKey).sort()).toEqual([a.apiKey, b.apiKey].sort());
@@ -211,6 +212,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
         expiresAt: null,
         revokedAt: null,
         lastUsedAt: null,
+        rateLimit: null,
         status: 'active',
       });
       expect(json(await cli('keys', 'list', '--service', 'billing', '--json')).map((k: ApiKey) => k.apiKey)).toEqual([
@@ -249,7 +251,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       const before = Date.now();
       const rotated = json(await cli('keys', 'rotate', '--service', 'orders', '--json'));
       const after = Date.now();
-      expect(Object.keys(rotated)).toEqual(['apiKey', 'serviceName', 'createdAt', 'expiresAt', 'secret', 'expiring']);
+      expect(Object.keys(rotated)).toEqual(['apiKey', 'serviceName', 'createdAt', 'expiresAt', 'rateLimit', 'secret', 'expiring']);
       expect(rotated).toMatchObject({ serviceName: 'orders', expiresAt: null, secret: null });
       expect(rotated.apiKey).toMatch(/^[A-Za-z0-9]{32}$/);
       expect(rotated.expiring).toEqual([{ apiKey: old.apiKey, expiresAt: expect.any(String) }]);
@@ -429,7 +431,10 @@ function serverSuite(
   });
 
   it(`migrates, creates, lists, rotates and revokes keys through a ${scheme}// URL`, async () => {
-    expect(json(await cli('migrate', '--json'))).toEqual({ database: where(), applied: ['CreateApiKeysTable1764300000000'] });
+    expect(json(await cli('migrate', '--json'))).toEqual({
+      database: where(),
+      applied: ['CreateApiKeysTable1764300000000', 'AddApiKeyRateLimit1764400000000'],
+    });
     expect(json(await cli('migrate', '--json'))).toEqual({ database: where(), applied: [] });
 
     const created = json(await cli('keys', 'create', '--service', 'orders', '--expires', '2099-01-02T03:04:05Z', '--json'));
@@ -446,6 +451,22 @@ function serverSuite(
     const swapped = created.apiKey.replace(/[a-z]/, (c: string) => c.toUpperCase());
     if (swapped !== created.apiKey) expectOneLineError(await cli('keys', 'revoke', swapped), 1, 'no such API key');
     // About ten CLI processes, each connecting to a database server.
+  }, 120_000);
+
+  it(`sets and clears a key's own rate limit through a ${scheme}// URL`, async () => {
+    const created = json(await cli('keys', 'create', '--service', 'billing', '--rate-limit', '1000/1m', '--json'));
+    expect(created.rateLimit).toEqual({ limit: 1000, ttlMs: 60_000 });
+    const rateLimitOf = async (apiKey: string) =>
+      json(await cli('keys', 'list', '--service', 'billing', '--json')).find((k: { apiKey: string }) => k.apiKey === apiKey).rateLimit;
+    expect(await rateLimitOf(created.apiKey)).toEqual({ limit: 1000, ttlMs: 60_000 });
+    expect(json(await cli('keys', 'update', created.apiKey, '--rate-limit', '20/10s', '--json'))).toEqual({
+      serviceName: 'billing',
+      apiKeys: [created.apiKey],
+      rateLimit: { limit: 20, ttlMs: 10_000 },
+    });
+    expect(await rateLimitOf(created.apiKey)).toEqual({ limit: 20, ttlMs: 10_000 });
+    ok(await cli('keys', 'update', '--service', 'billing', '--rate-limit', 'none'));
+    expect(await rateLimitOf(created.apiKey)).toBeNull();
   }, 120_000);
 }
 

@@ -26,7 +26,7 @@ describe('README', () => {
     const top = await commandsOf();
     expect(top.sort()).toEqual(['keys', 'migrate', 'request', 'sign']);
     const commands = [...top.filter((c) => c !== 'keys'), ...(await commandsOf('keys')).map((c) => `keys ${c}`)];
-    expect(commands).toHaveLength(7);
+    expect(commands).toHaveLength(8);
 
     const section = cliSection();
     const headings = [...section.matchAll(/^### `([^`]+)`/gm)].map((m) => m[1]);

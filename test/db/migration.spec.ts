@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { DataSource, DataSourceOptions, type QueryRunner } from 'typeorm';
 import {
+  AddApiKeyRateLimit1764400000000,
   ApiKey,
   ApiKeyAuthConfigurationError,
   apiKeyAuthMigrations,
@@ -30,6 +31,8 @@ const FIRST_RELEASE_DDL: Partial<Record<Dialect, string[]>> = {
     'CREATE INDEX `idx_api_keys_service_name` ON `api_keys` (`service_name`)',
   ],
 };
+
+const MIGRATIONS = ['CreateApiKeysTable1764300000000', 'AddApiKeyRateLimit1764400000000'];
 
 /** The type each database reports for the four instant columns. */
 const INSTANT_TYPE: Record<Dialect, string> = { sqlite: 'datetime', mysql: 'datetime', postgres: 'timestamp with time zone' };
@@ -80,14 +83,16 @@ function migrationSuite(
   it("creates the api_keys table with every column, this database's instant type, no secret column, and the service index", async () => {
     queries.length = 0;
     const ran = await dataSource.runMigrations();
-    expect(ran.map((m) => m.name)).toEqual(['CreateApiKeysTable1764300000000']);
+    expect(ran.map((m) => m.name)).toEqual(MIGRATIONS);
 
     const created = await table();
-    expect(created.columns.map((c) => c.name).sort()).toEqual(
-      ['api_key', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'service_name'].sort(),
-    );
-    expect(created.primaryColumns.map((c) => c.name)).toEqual(['api_key']);
     const column = (name: string) => created.columns.find((c) => c.name === name)!;
+    expect(created.columns.map((c) => c.name).sort()).toEqual(
+      ['api_key', 'created_at', 'expires_at', 'last_used_at', 'rate_limit', 'revoked_at', 'service_name'].sort(),
+    );
+    expect(column('rate_limit')).toMatchObject({ isNullable: true, length: '32' });
+    expect(column('rate_limit').type).toMatch(/^(varchar|character varying)$/);
+    expect(created.primaryColumns.map((c) => c.name)).toEqual(['api_key']);
     for (const name of ['created_at', 'revoked_at', 'expires_at', 'last_used_at']) {
       expect([name, column(name).type]).toEqual([name, INSTANT_TYPE[dialect]]);
       expect([name, column(name).isNullable]).toEqual([name, name !== 'created_at']);
@@ -136,11 +141,38 @@ function migrationSuite(
     expect((await repo.findOneByOrFail({ apiKey: KEY })).serviceName).toBe('orders');
   });
 
-  it('reverts cleanly, and migrates again after', async () => {
+  it('reverts cleanly, one migration at a time, and migrates again after', async () => {
+    const runner = dataSource.createQueryRunner();
+    try {
+      await dataSource.undoLastMigration();
+      expect(await runner.hasTable('api_keys')).toBe(true);
+      expect(await runner.hasColumn('api_keys', 'rate_limit')).toBe(false);
+      await dataSource.undoLastMigration();
+      expect(await runner.hasTable('api_keys')).toBe(false);
+      expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual(MIGRATIONS);
+      expect(await dataSource.getRepository(ApiKey).count()).toBe(0);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it("adds rate_limit to a table the first release made, keeping its rows (NULL: the app's default), and drops it again", async () => {
     await dataSource.undoLastMigration();
-    expect(await dataSource.createQueryRunner().hasTable('api_keys')).toBe(false);
-    expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual(['CreateApiKeysTable1764300000000']);
-    expect(await dataSource.getRepository(ApiKey).count()).toBe(0);
+    const expiresAt = new Date('2030-01-02T03:04:05Z');
+    await dataSource.query(
+      `INSERT INTO api_keys (api_key, service_name, expires_at) VALUES ('${KEY}', 'orders', ${dialect === 'postgres' ? "'2030-01-02T03:04:05Z'" : "'2030-01-02 03:04:05'"})`,
+    );
+    expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual(['AddApiKeyRateLimit1764400000000']);
+    const repo = dataSource.getRepository(ApiKey);
+    expect(await repo.findOneByOrFail({ apiKey: KEY })).toMatchObject({ serviceName: 'orders', expiresAt, rateLimit: null });
+    await repo.update({ apiKey: KEY }, { rateLimit: { limit: 1000, ttlMs: 60_000 } });
+    expect((await repo.findOneByOrFail({ apiKey: KEY })).rateLimit).toEqual({ limit: 1000, ttlMs: 60_000 });
+
+    await dataSource.undoLastMigration();
+    const [row] = await dataSource.query(`SELECT * FROM api_keys`);
+    expect(Object.keys(row).sort()).toEqual(['api_key', 'created_at', 'expires_at', 'last_used_at', 'revoked_at', 'service_name']);
+    expect(row.service_name).toBe('orders');
+    await dataSource.query('DELETE FROM api_keys');
     await dataSource.undoLastMigration();
     expect(await dataSource.createQueryRunner().hasTable('api_keys')).toBe(false);
   });
@@ -209,9 +241,23 @@ describeWithPostgres('instants on PostgreSQL in a session time zone other than U
   });
 });
 
-describe('the migration on another database', () => {
+describe('the migrations on another database', () => {
   it.each(['mssql', 'sqljs', 'oracle', 'cockroachdb', 'aurora-mysql'])(
-    'refuses %s with UnsupportedDatabaseError naming the supported ones, and creates nothing',
+    'refuse %s with UnsupportedDatabaseError, changing nothing',
+    async (type) => {
+      const query = jest.fn(async () => undefined);
+      const addColumn = jest.fn(async () => undefined);
+      const runner = { connection: { options: { type } }, query, addColumn, dropColumn: addColumn } as unknown as QueryRunner;
+      for (const step of [() => new AddApiKeyRateLimit1764400000000().up(runner), () => new AddApiKeyRateLimit1764400000000().down(runner)]) {
+        await expect(step()).rejects.toThrow(UnsupportedDatabaseError);
+      }
+      expect(query).not.toHaveBeenCalled();
+      expect(addColumn).not.toHaveBeenCalled();
+    },
+  );
+
+  it.each(['mssql', 'sqljs', 'oracle', 'cockroachdb', 'aurora-mysql'])(
+    'the first refuses %s with UnsupportedDatabaseError naming the supported ones, and creates nothing',
     async (type) => {
       const createTable = jest.fn(async () => undefined);
       const runner = { connection: { options: { type } }, createTable, createIndex: createTable } as unknown as QueryRunner;

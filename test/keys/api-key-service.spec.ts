@@ -7,6 +7,7 @@ import {
   apiKeyAuthMigrations,
   ApiKeyService,
   InvalidExpiryError,
+  InvalidRateLimitError,
   InvalidServiceNameError,
   NoActiveKeyError,
   protocol,
@@ -77,6 +78,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
         serviceName: 'orders',
         createdAt: expect.any(Date),
         expiresAt: null,
+        rateLimit: null,
         secret: null,
       });
       expect(created.createdAt.getTime()).toBeGreaterThanOrEqual(before);
@@ -89,6 +91,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
         expiresAt: null,
         revokedAt: null,
         lastUsedAt: null,
+        rateLimit: null,
       });
     });
 
@@ -171,6 +174,88 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
     });
   });
 
+  describe('rate limits', () => {
+    const perMinute = (limit: number) => ({ limit, ttlMs: 60_000 });
+
+    it('create() stores a key\'s own limit as <limit>/<ttlMs>, and the store hands it to the guard', async () => {
+      const { service } = build();
+      const created = await service.create('orders', { rateLimit: perMinute(1000) });
+      expect(created.rateLimit).toEqual(perMinute(1000));
+      const [raw] = await dataSource.query(`SELECT rate_limit FROM api_keys WHERE api_key = '${created.apiKey}'`);
+      expect(raw).toEqual({ rate_limit: '1000/60000' });
+      expect((await new TypeOrmApiKeyStore(repository).findByKey(created.apiKey))?.rateLimit).toEqual(perMinute(1000));
+      const plain = await service.create('orders');
+      expect((await new TypeOrmApiKeyStore(repository).findByKey(plain.apiKey))?.rateLimit).toBeNull();
+    });
+
+    it('setRateLimit() sets and clears a key\'s limit, drops it from the cache, and is false for an unknown key', async () => {
+      const { service, cache } = build();
+      const { apiKey } = await service.create('orders');
+      expect((await cache.get(apiKey))?.rateLimit).toBeNull();
+      expect(await service.setRateLimit(apiKey, { limit: 5, ttlMs: 1_500 })).toBe(true);
+      expect((await cache.get(apiKey))?.rateLimit).toEqual({ limit: 5, ttlMs: 1_500 });
+      expect(await service.setRateLimit(apiKey, null)).toBe(true);
+      expect((await cache.get(apiKey))?.rateLimit).toBeNull();
+      expect((await service.findByKey(apiKey))?.rateLimit).toBeNull();
+      expect(await service.setRateLimit('UnknownKey0123456789abcdefghijkl', perMinute(1))).toBe(false);
+    });
+
+    it("setServiceRateLimit() sets the limit of the service's active keys only", async () => {
+      const { service } = build();
+      const a = await service.create('orders');
+      const b = await service.create('orders');
+      const revoked = await service.create('orders');
+      await service.revoke(revoked.apiKey);
+      const other = await service.create('billing');
+      expect((await service.setServiceRateLimit('orders', perMinute(50))).sort()).toEqual([a.apiKey, b.apiKey].sort());
+      const limits = Object.fromEntries((await repository.find()).map((row) => [row.apiKey, row.rateLimit]));
+      expect(limits).toEqual({ [a.apiKey]: perMinute(50), [b.apiKey]: perMinute(50), [revoked.apiKey]: null, [other.apiKey]: null });
+      await expect(service.setServiceRateLimit('Orders!', null)).rejects.toThrow(InvalidServiceNameError);
+    });
+
+    it("rotate() gives the new key the limit of the service's newest active key", async () => {
+      const { service } = build();
+      await service.create('orders', { rateLimit: perMinute(10) });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await service.create('orders', { rateLimit: perMinute(20) });
+      const rotated = await service.rotate('orders', { overlapMs: HOUR });
+      expect(rotated.rateLimit).toEqual(perMinute(20));
+      expect((await service.findByKey(rotated.apiKey))?.rateLimit).toEqual(perMinute(20));
+    });
+
+    it.each([
+      [{ limit: 0, ttlMs: 60_000 }],
+      [{ limit: 1.5, ttlMs: 60_000 }],
+      [{ limit: 1_000_000_001, ttlMs: 60_000 }],
+      [{ limit: 10, ttlMs: 0 }],
+      [{ limit: 10, ttlMs: 367 * 86_400_000 }],
+      [{ limit: 10 }],
+      ['1000/1m'],
+    ])('refuses the limit %j with InvalidRateLimitError, storing nothing', async (rateLimit) => {
+      const { service } = build();
+      const attempt = service.create('orders', { rateLimit: rateLimit as never });
+      await expect(attempt).rejects.toThrow(InvalidRateLimitError);
+      await expect(attempt).rejects.toBeInstanceOf(ApiKeyManagementError);
+      await expect(attempt).rejects.toThrow(/^Invalid rate limit .*: give \{ limit, ttlMs \} as whole numbers/);
+      expect(await repository.count()).toBe(0);
+      const { apiKey } = await service.create('orders');
+      await expect(service.setRateLimit(apiKey, rateLimit as never)).rejects.toThrow(InvalidRateLimitError);
+      expect((await service.findByKey(apiKey))?.rateLimit).toBeNull();
+    });
+
+    it('a column holding something else fails the lookup with an error that says how to fix it', async () => {
+      const { service } = build();
+      const { apiKey } = await service.create('orders');
+      await dataSource.query(`UPDATE api_keys SET rate_limit = '1000 per minute' WHERE api_key = '${apiKey}'`);
+      const lookup = new TypeOrmApiKeyStore(repository).findByKey(apiKey);
+      await expect(lookup).rejects.toThrow(InvalidRateLimitError);
+      await expect(lookup).rejects.toThrow(
+        'api_keys.rate_limit holds "1000 per minute", which is not <limit>/<ttlMs>: set it with ' +
+          '`service-auth keys update <apiKey> --rate-limit 1000/1m` (or `none`), or ApiKeyService.setRateLimit().',
+      );
+    });
+  });
+
   describe('list and revoke', () => {
     it('lists keys oldest first, by service, revoked ones only on request', async () => {
       const { service } = build();
@@ -213,6 +298,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
         serviceName: 'orders',
         createdAt: expect.any(Date),
         expiresAt: null,
+        rateLimit: null,
         secret: null,
         expiring: expect.any(Array),
       });

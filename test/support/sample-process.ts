@@ -8,7 +8,11 @@ export const SAMPLE_MAIN = 'dist/sample/main.js';
 /** Whether the sample was built (`npm test` builds it first). */
 export const sampleBuilt = (): boolean => existsSync(SAMPLE_MAIN);
 
-/** The sample app running as a separate process on 127.0.0.1 (PORT=0: a free port). */
+/**
+ * The sample app (or another built app given as `main`, which logs
+ * `Listening on <url>` too) running as a separate process on 127.0.0.1
+ * (PORT=0: a free port).
+ */
 export class SampleProcess {
   readonly output: string[] = [];
 
@@ -21,8 +25,8 @@ export class SampleProcess {
     return new URL(this.url).host;
   }
 
-  static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<SampleProcess> {
-    const child = spawn(process.execPath, [SAMPLE_MAIN], {
+  static async start(env: Record<string, string>, timeoutMs = 30_000, main = SAMPLE_MAIN): Promise<SampleProcess> {
+    const child = spawn(process.execPath, [main], {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
