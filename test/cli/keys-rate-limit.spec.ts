@@ -146,7 +146,7 @@ describe('service-auth keys --rate-limit on SQLite', () => {
   it('fails with exit 1 for an unknown key, or a service without an active key, changing nothing', async () => {
     const unknown = 'Z'.repeat(32);
     expectOneLineError(await cli('keys', 'update', unknown, '--rate-limit', '1/1s'), 1, `error: no such API key: ${unknown}`);
-    expectOneLineError(await cli('keys', 'update', '--service', 'nobody', '--rate-limit', '1/1s'), 1, 'error: service nobody has no active API key.');
+    expectOneLineError(await cli('keys', 'update', '--service', 'nobody', '--rate-limit', '1/1s'), 1, 'error: service [hidden] has no active API key.');
     expect(await stored()).toEqual({});
   });
 
