@@ -96,7 +96,7 @@ export interface SignedValues {
 
 /** The library's own signer: the `X-API-Timestamp`, `X-API-Nonce` and `X-API-Signature` values. */
 export function signFields(options: {
-  scheme: protocol.SignatureScheme;
+  scheme: protocol.XApiSignatureScheme;
   apiKey: string;
   secret: string;
   timestampSeconds: number;
