@@ -167,7 +167,7 @@ describe.each(ADAPTERS)('SigningService with scheme rfc9421 against a real app (
     const s = new SigningService().withCredentials({ apiKey: v1Key, secret: TEST_SECRET, scheme: 'rfc9421' });
     const response = await s.fetch(`${v1Only.baseUrl}/items/1`);
     expect(response.status).toBe(401);
-    expect((await response.json()).code).toBe('malformed_credentials');
+    expect(((await response.json()) as { code: string }).code).toBe('malformed_credentials');
     expect(v1Only.log.calls).toEqual([]);
   });
 
@@ -188,11 +188,11 @@ describe.each(ADAPTERS)('SigningService with scheme rfc9421 against a real app (
       }),
     );
     try {
-      const one = await single.get(SigningService).fetch(`${t.baseUrl}/items/1`);
-      expect((await one.json()).caller.scheme).toBe('rfc9421');
+      const schemeOf = async (response: Promise<Response>) => ((await (await response).json()) as { caller: { scheme: string } }).caller.scheme;
+      expect(await schemeOf(single.get(SigningService).fetch(`${t.baseUrl}/items/1`))).toBe('rfc9421');
       const signing = peers.get(SigningService);
-      expect((await (await signing.peer('orders').fetch('/items/2')).json()).caller.scheme).toBe('rfc9421');
-      expect((await (await signing.peer('legacy').fetch('/items/3')).json()).caller.scheme).toBe('v1');
+      expect(await schemeOf(signing.peer('orders').fetch('/items/2'))).toBe('rfc9421');
+      expect(await schemeOf(signing.peer('legacy').fetch('/items/3'))).toBe('v1');
     } finally {
       await single.close();
       await peers.close();
