@@ -92,6 +92,10 @@ describe.each(ADAPTERS)('scheme rfc9421 (%s)', (adapter) => {
         const res = await sendRfc9421(t, { apiKey, secret: TEST_SECRET });
         expectRejected(t, res, 401, 'malformed_credentials');
         expect(res.json.message).toBe('Signature scheme rfc9421 is not accepted by this service; sign with v1.');
+        // A valid v1 request that also carries Signature-Input is malformed there too (PROTOCOL.md: never both).
+        const both = await sendSigned(t, { apiKey, secret: TEST_SECRET }, { 'signature-input': 'sig1=("@method");keyid="x"' });
+        expectRejected(t, both, 401, 'malformed_credentials');
+        expect(both.json.message).toBe('A request may carry Signature-Input or X-API-Signature, not both.');
         expect((await sendSigned(t, { apiKey, secret: TEST_SECRET })).status).toBe(200);
       } finally {
         await t.close();
