@@ -14,10 +14,14 @@ export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
  * - `v1`: ApiKeyGuard, scheme v1, cached key, in-memory nonce store, rate limits off;
  * - `full`: `v1` plus the per-key rate limit and the failed-attempt limit (the defaults' full stack);
  * - `v0`: ApiKeyGuard, scheme v0 only;
+ * - `rfc9421`: ApiKeyGuard as in `v1`, the requests signed with scheme rfc9421 (`schemes: ['v1', 'rfc9421']`);
  * - `passport`: @nestjs/passport's AuthGuard with passport-headerapikey and an in-memory key map.
  */
-export type AuthName = 'bare' | 'noop' | 'v1' | 'full' | 'v0' | 'passport';
-export const AUTHS: readonly AuthName[] = ['bare', 'noop', 'v1', 'full', 'v0', 'passport'];
+export type AuthName = 'bare' | 'noop' | 'v1' | 'full' | 'v0' | 'rfc9421' | 'passport';
+export const AUTHS: readonly AuthName[] = ['bare', 'noop', 'v1', 'full', 'v0', 'rfc9421', 'passport'];
+
+/** The variants whose server runs ApiKeyGuard. */
+export const GUARDED_AUTHS: readonly AuthName[] = ['v1', 'full', 'v0', 'rfc9421'];
 
 export type RouteName = 'get' | 'post';
 
@@ -42,10 +46,12 @@ export const DEFAULT_VARIANTS: Variant[] = ADAPTERS.flatMap((adapter) =>
       ['bare', 'get'],
       ['noop', 'get'],
       ['v1', 'get'],
+      ['rfc9421', 'get'],
       ['full', 'get'],
       ['v0', 'get'],
       ['passport', 'get'],
       ['v1', 'post'],
+      ['rfc9421', 'post'],
       ['bare', 'post'],
     ] as const
   ).map(([auth, route]) => ({ id: variantId(auth, adapter, route), auth, adapter, route })),
@@ -96,7 +102,7 @@ export interface SignedValues {
 
 /** The library's own signer: the `X-API-Timestamp`, `X-API-Nonce` and `X-API-Signature` values. */
 export function signFields(options: {
-  scheme: protocol.SignatureScheme;
+  scheme: protocol.XApiSignatureScheme;
   apiKey: string;
   secret: string;
   timestampSeconds: number;
@@ -125,6 +131,21 @@ export function signFields(options: {
         };
   const mac = protocol.computeMac(options.secret, fields);
   return { timestamp, nonce: options.nonce, signature: protocol.formatSignature(options.scheme, mac) };
+}
+
+/** The library's own rfc9421 signer: the `Signature-Input`, `Signature` and (with a body) `Content-Digest` values. */
+export function signRfc9421Fields(options: {
+  apiKey: string;
+  secret: string;
+  createdSeconds: number;
+  nonce: string;
+  method: string;
+  host: string;
+  target: string;
+  contentType?: string;
+  body?: Buffer;
+}): protocol.Rfc9421Headers {
+  return protocol.signRfc9421(options).headers;
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -9,6 +9,7 @@ import {
   nowSeconds,
   POST_TARGET,
   signFields,
+  signRfc9421Fields,
   type Variant,
 } from './common.js';
 import { protocol } from '../lib/index.js';
@@ -61,6 +62,7 @@ export interface Target {
 
 const POST_BODY = jsonBody(1024);
 const POST_BODY_SHA256 = protocol.sha256Hex(POST_BODY);
+const POST_CONTENT_DIGEST = protocol.formatContentDigest(POST_BODY);
 /** Stands in for the signature where the server does not check one (same length as a v1 value). */
 const FAKE_V1_SIGNATURE = `v1=${'0'.repeat(64)}`;
 
@@ -108,11 +110,13 @@ export async function waitForQuiet(maxBusyCores: number, maxWaitMs: number): Pro
 /**
  * Pre-signed header values for `count` requests. Every request gets its own
  * nonce (the server's nonce store would answer `replayed_request` to a reused
- * one). Only the variants that check signatures get real ones.
+ * one). Only the variants that check signatures get real ones; the rfc9421
+ * variant gets `Signature-Input` and `Signature` instead of the `X-API-*` ones.
  */
 class SignedPool {
   private readonly nonces: string[];
   private readonly signatures: string[] | undefined;
+  private readonly rfc9421Inputs: string[] | undefined;
   private next = 0;
   signedDuringRun = 0;
 
@@ -123,7 +127,11 @@ class SignedPool {
     readonly timestamp = String(nowSeconds()),
   ) {
     this.nonces = makeNonces(count);
-    if (variant.auth === 'v1' || variant.auth === 'full') {
+    if (variant.auth === 'rfc9421') {
+      const signed = this.nonces.map((nonce) => this.signRfc9421(nonce));
+      this.rfc9421Inputs = signed.map((h) => h['signature-input']);
+      this.signatures = signed.map((h) => h.signature);
+    } else if (variant.auth === 'v1' || variant.auth === 'full') {
       this.signatures = this.nonces.map((nonce) => this.sign(nonce).signature);
     } else if (variant.auth === 'v0') {
       this.signatures = [this.sign(this.nonces[0] ?? 'unused-nonce-0000').signature];
@@ -146,9 +154,37 @@ class SignedPool {
     });
   }
 
-  /** Sets the three per-request headers. */
+  private signRfc9421(nonce: string) {
+    const post = this.variant.route === 'post';
+    return signRfc9421Fields({
+      apiKey: this.target.apiKey,
+      secret: BENCH_SECRET,
+      createdSeconds: Number(this.timestamp),
+      nonce,
+      method: post ? 'POST' : 'GET',
+      host: `127.0.0.1:${this.target.port}`,
+      target: post ? POST_TARGET : GET_TARGET,
+      contentType: post ? 'application/json' : undefined,
+      body: post ? POST_BODY : undefined,
+    });
+  }
+
+  /** Sets the per-request headers: three for v1 and v0, two for rfc9421. */
   fill(headers: Record<string, string>): void {
     const i = this.next++;
+    if (this.rfc9421Inputs) {
+      let input = this.rfc9421Inputs[i];
+      let signature = this.signatures![i];
+      if (input === undefined) {
+        this.signedDuringRun++;
+        const signed = this.signRfc9421(makeNonces(1)[0]);
+        input = signed['signature-input'];
+        signature = signed.signature;
+      }
+      headers['signature-input'] = input;
+      headers.signature = signature;
+      return;
+    }
     let nonce = this.nonces[i];
     let signature: string;
     if (nonce === undefined) {
@@ -203,16 +239,17 @@ class LatencyHistogram {
 
 /**
  * Every variant is driven the same way: the same headers (host, key,
- * timestamp, nonce, signature; content type and a 1 KiB JSON body for POST),
- * set per request by the same `setupRequest`, so the load generator's work is
- * the same whatever the server does with them.
+ * timestamp, nonce, signature; content type and a 1 KiB JSON body for POST;
+ * for rfc9421 Signature-Input, Signature and Content-Digest instead of the
+ * X-API-* ones), set per request by the same `setupRequest`, so the load
+ * generator's work is the same whatever the server does with them.
  */
 export async function drive(variant: Variant, target: Target, round: number, options: LoadOptions): Promise<RunResult> {
   const pool = new SignedPool(variant, target, options.poolSize);
   const post = variant.route === 'post';
   const staticHeaders: Record<string, string> = {
     host: `127.0.0.1:${target.port}`,
-    'x-api-key': target.apiKey,
+    ...(variant.auth === 'rfc9421' ? post && { 'content-digest': POST_CONTENT_DIGEST } : { 'x-api-key': target.apiKey }),
     ...(post && { 'content-type': 'application/json' }),
   };
   const histogram = new LatencyHistogram();

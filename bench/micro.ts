@@ -15,7 +15,18 @@ import {
   type ApiKeyAuthModuleOptions,
   type ApiKeyRecord,
 } from '../lib/index.js';
-import { BENCH_SECRET, GET_TARGET, isMain, jsonBody, makeNonces, nowSeconds, parseArgs, POST_TARGET, signFields } from './common.js';
+import {
+  BENCH_SECRET,
+  GET_TARGET,
+  isMain,
+  jsonBody,
+  makeNonces,
+  nowSeconds,
+  parseArgs,
+  POST_TARGET,
+  signFields,
+  signRfc9421Fields,
+} from './common.js';
 import type { MicroCase, MicroResult } from './report.js';
 
 const API_KEY = 'BenchKey0123456789abcdefghijklmn';
@@ -63,6 +74,66 @@ function signMany(route: Route, count: number): SignedValues {
       }).signature,
   );
   return { timestamp: String(timestampSeconds), nonces, signatures };
+}
+
+/** Scheme rfc9421: `Signature-Input` and `Signature` per request; `Content-Digest` of the body is the same for all. */
+interface Rfc9421Values {
+  inputs: string[];
+  signatures: string[];
+  contentDigest: string | undefined;
+}
+
+function signManyRfc9421(route: Route, count: number): Rfc9421Values {
+  const post = route === 'post';
+  const createdSeconds = nowSeconds();
+  const signed = makeNonces(count).map((nonce) =>
+    signRfc9421Fields({
+      apiKey: API_KEY,
+      secret: BENCH_SECRET,
+      createdSeconds,
+      nonce,
+      method: post ? 'POST' : 'GET',
+      host: HOST,
+      target: post ? POST_TARGET : GET_TARGET,
+      contentType: post ? 'application/json' : undefined,
+      body: post ? BODY : undefined,
+    }),
+  );
+  return {
+    inputs: signed.map((h) => h['signature-input']),
+    signatures: signed.map((h) => h.signature),
+    contentDigest: signed[0]?.['content-digest'],
+  };
+}
+
+/** An rfc9421 request as Express hands it to a guard, with all its header lines in `rawHeaders` (as Node gives them). */
+function makeRfc9421Request(route: Route, signed: Rfc9421Values, i: number): FakeRequest {
+  const post = route === 'post';
+  const headers: Record<string, string> = post
+    ? {
+        host: HOST,
+        'user-agent': 'bench',
+        accept: '*/*',
+        'content-type': 'application/json',
+        'content-length': String(BODY.length),
+        'content-digest': signed.contentDigest!,
+        'signature-input': signed.inputs[i],
+        signature: signed.signatures[i],
+      }
+    : { host: HOST, 'user-agent': 'bench', accept: '*/*', 'signature-input': signed.inputs[i], signature: signed.signatures[i] };
+  const rawHeaders: string[] = [];
+  for (const [name, value] of Object.entries(headers)) rawHeaders.push(name, value);
+  const target = post ? POST_TARGET : GET_TARGET;
+  return {
+    method: post ? 'POST' : 'GET',
+    url: target,
+    originalUrl: target,
+    headers,
+    rawHeaders,
+    ...(post && { rawBody: BODY }),
+    ip: '127.0.0.1',
+    socket: SOCKET,
+  };
 }
 
 /** A request as Express hands it to a guard, made per call as a server would. */
@@ -165,6 +236,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     hmacAndSha256: { get: 0, post: 0 },
     protocolVerify: { get: 0, post: 0 },
     guardV1: { get: 0, post: 0 },
+    guardRfc9421: { get: 0, post: 0 },
     guardFull: { get: 0, post: 0 },
   };
 
@@ -217,16 +289,24 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     // The whole guard: one fresh, signed request per call (the nonce store refuses a reused nonce).
     // The request and context are made inside the loop, as a server makes them; the cost of
     // making them (and of awaiting a trivial async function) is measured alone and subtracted.
-    const guardCase = async (options: ApiKeyAuthModuleOptions) => {
+    const guardCase = async (options: ApiKeyAuthModuleOptions, scheme: 'v1' | 'rfc9421' = 'v1') => {
       const guard = makeGuard(options);
       const count = iterations * repetitions;
-      const warm = signMany(route, iterations);
-      for (let i = 0; i < iterations; i++) await guard.canActivate(contextFor(makeRequest(route, warm, i)));
-      const harnessValues = signMany(route, count);
-      const harness = await timeAsync(iterations, repetitions, async (i) => contextFor(makeRequest(route, harnessValues, i)).getType());
-      const signed = signMany(route, count);
+      const values = (n: number): ((i: number) => FakeRequest) => {
+        if (scheme === 'v1') {
+          const signed = signMany(route, n);
+          return (i) => makeRequest(route, signed, i);
+        }
+        const signed = signManyRfc9421(route, n);
+        return (i) => makeRfc9421Request(route, signed, i);
+      };
+      const warm = values(iterations);
+      for (let i = 0; i < iterations; i++) await guard.canActivate(contextFor(warm(i)));
+      const harnessRequest = values(count);
+      const harness = await timeAsync(iterations, repetitions, async (i) => contextFor(harnessRequest(i)).getType());
+      const request = values(count);
       const total = await timeAsync(iterations, repetitions, async (i) => {
-        if (!(await guard.canActivate(contextFor(makeRequest(route, signed, i))))) throw new Error('guard refused a valid request');
+        if (!(await guard.canActivate(contextFor(request(i))))) throw new Error('guard refused a valid request');
       });
       return Math.max(0, total - harness);
     };
@@ -237,6 +317,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     result.hmacAndSha256[route] = timeSync(iterations, repetitions, crypto);
     result.protocolVerify[route] = timeSync(iterations, repetitions, verify);
     result.guardV1[route] = await guardCase({ rateLimit: false, failedAttempts: false });
+    result.guardRfc9421[route] = await guardCase({ schemes: ['v1', 'rfc9421'], rateLimit: false, failedAttempts: false }, 'rfc9421');
     result.guardFull[route] = await guardCase({ rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 } });
   }
   return result;
@@ -255,6 +336,7 @@ if (isMain(import.meta.url)) {
       describeCase('HMAC-SHA256 (+ SHA-256 of the body)', result.hmacAndSha256),
       describeCase('protocol verify', result.protocolVerify),
       describeCase('ApiKeyGuard.canActivate (v1)', result.guardV1),
+      describeCase('ApiKeyGuard.canActivate (rfc9421)', result.guardRfc9421),
       describeCase('ApiKeyGuard.canActivate (full stack)', result.guardFull),
     ].join('\n') + '\n',
   );

@@ -18,6 +18,8 @@ export interface MicroResult {
   protocolVerify: MicroCase;
   /** `ApiKeyGuard.canActivate` in process, scheme v1, cached key, nonce store, rate limits off. */
   guardV1: MicroCase;
+  /** The same for a request signed with scheme rfc9421 (an app with `schemes: ['v1', 'rfc9421']`). */
+  guardRfc9421: MicroCase;
   /** The same with the per-key rate limit and the failed-attempt limit on. */
   guardFull: MicroCase;
 }
@@ -275,6 +277,7 @@ const AUTH_LABELS: Record<string, string> = {
   v1: 'v1 guard',
   full: 'full stack (v1 + rate limits + nonces)',
   v0: 'v0 guard',
+  rfc9421: 'rfc9421 guard',
   passport: 'passport-headerapikey',
 };
 
@@ -327,6 +330,7 @@ export function markdown(report: BenchReport): string {
     lines.push(`| HMAC-SHA256 (+ SHA-256 of the body) alone | ${mi.hmacAndSha256.get.toFixed(2)} | ${mi.hmacAndSha256.post.toFixed(2)} |`);
     lines.push(`| protocol verify (parse, hash, MAC, compare) | ${mi.protocolVerify.get.toFixed(2)} | ${mi.protocolVerify.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, v1 | ${mi.guardV1.get.toFixed(2)} | ${mi.guardV1.post.toFixed(2)} |`);
+    lines.push(`| ApiKeyGuard.canActivate, rfc9421 | ${mi.guardRfc9421.get.toFixed(2)} | ${mi.guardRfc9421.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, full stack | ${mi.guardFull.get.toFixed(2)} | ${mi.guardFull.post.toFixed(2)} |`);
   }
   if (report.queries) {

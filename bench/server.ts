@@ -31,7 +31,7 @@ import {
   generateApiKey,
   type ApiKeyAuthModuleOptions,
 } from '../lib/index.js';
-import { ADAPTERS, AUTHS, BENCH_SECRET, BENCH_SERVICE, isMain, type AdapterName, type AuthName } from './common.js';
+import { ADAPTERS, AUTHS, BENCH_SECRET, BENCH_SERVICE, GUARDED_AUTHS, isMain, type AdapterName, type AuthName } from './common.js';
 
 /** The same two routes in every variant; the handlers do the same (tiny) work everywhere. */
 @Controller()
@@ -73,12 +73,15 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 }
 
 /** Module options of the ApiKeyGuard variants. */
-export function authOptions(auth: 'v1' | 'full' | 'v0'): ApiKeyAuthModuleOptions {
+export function authOptions(auth: 'v1' | 'full' | 'v0' | 'rfc9421'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
   const nonces: any = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
   const allowedHosts = ['127.0.0.1'];
   if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
+  if (auth === 'rfc9421') {
+    return { secrets: [BENCH_SECRET], schemes: ['v1', 'rfc9421'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
+  }
   // Full stack: both limits on, the per-key one high enough never to answer 429 in a run.
   return { secrets: [BENCH_SECRET], rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 }, nonces, allowedHosts };
 }
@@ -104,7 +107,7 @@ function benchModule(auth: AuthName): DynamicModule {
     imports.push(PassportModule);
     providers.push(HeaderApiKeyStrategy, { provide: APP_GUARD, useClass: AuthGuard('api-key') });
   }
-  if (auth === 'v1' || auth === 'full' || auth === 'v0') {
+  if (auth === 'v1' || auth === 'full' || auth === 'v0' || auth === 'rfc9421') {
     imports.push(inMemoryKeyTable(), ApiKeyAuthModule.forRoot(authOptions(auth)));
   }
   @Module({})
@@ -120,11 +123,11 @@ export interface BenchServer {
 
 /** Creates, keys and starts one variant's app on 127.0.0.1. */
 export async function startBenchServer(auth: AuthName, adapter: AdapterName, port = 0): Promise<BenchServer> {
-  const usesGuard = auth === 'v1' || auth === 'full' || auth === 'v0';
+  const usesGuard = GUARDED_AUTHS.includes(auth);
   const app = await NestFactory.create(
     benchModule(auth),
     adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
-    // ApiKeyGuard needs the raw body (scheme v1 signs it); an app without it does not keep it.
+    // ApiKeyGuard needs the raw body (schemes v1 and rfc9421 sign it); an app without it does not keep it.
     { rawBody: usesGuard, logger: ['error', 'warn'] },
   );
   await app.listen(port, '127.0.0.1');

@@ -107,7 +107,7 @@ export function resolveSigning(signing: SigningCredentials | undefined): Require
   }
   const scheme = signing.scheme ?? 'v1';
   if (!SIGNATURE_SCHEMES.includes(scheme)) {
-    throw new InvalidOptionError('signing.scheme', `must be 'v1' or 'v0', got '${String(scheme)}'.`);
+    throw new InvalidOptionError('signing.scheme', `must be 'v1', 'rfc9421' or 'v0', got '${String(scheme)}'.`);
   }
   return { apiKey: signing.apiKey, secret: signing.secret, scheme };
 }
@@ -134,7 +134,7 @@ export function resolveApiKeyAuthOptions(
 
   const schemes = options.schemes ?? ['v1'];
   if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((s) => !SIGNATURE_SCHEMES.includes(s))) {
-    throw new InvalidOptionError('schemes', `must list 'v1' and/or 'v0', got ${JSON.stringify(schemes)}.`);
+    throw new InvalidOptionError('schemes', `must list one or more of 'v1', 'rfc9421' and 'v0', got ${JSON.stringify(schemes)}.`);
   }
 
   const toleranceSeconds = positiveInteger('toleranceSeconds', options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);

@@ -72,7 +72,7 @@ export class SampleConfigError extends Error {
  * | API_SHARED_SECRET | a random throwaway secret, development only |
  * | API_SHARED_SECRET_PREVIOUS | none (comma-separated list) |
  * | API_SECRET_MODE | shared (or derived) |
- * | API_AUTH_SCHEMES | v1 (comma-separated: v1, v0) |
+ * | API_AUTH_SCHEMES | v1 (comma-separated: v1, rfc9421, v0) |
  * | RATE_LIMIT_PER_MINUTE | 600 |
  * | KEY_CACHE_TTL_MS | the module's default (30000) |
  * | ALLOWED_HOSTS | HOST:PORT and localhost:PORT (comma-separated; with PORT=0, any port) |
@@ -160,8 +160,8 @@ function boolean(name: string, raw: string | undefined, fallback: boolean): bool
 }
 
 function parseSchemes(raw: string): SignatureScheme[] {
-  const schemes = envList(raw).map((s) => oneOf('API_AUTH_SCHEMES', s, ['v1', 'v0'] as const));
-  if (schemes.length === 0) throw new SampleConfigError('API_AUTH_SCHEMES must list v1 and/or v0.');
+  const schemes = envList(raw).map((s) => oneOf('API_AUTH_SCHEMES', s, ['v1', 'rfc9421', 'v0'] as const));
+  if (schemes.length === 0) throw new SampleConfigError('API_AUTH_SCHEMES must list one or more of v1, rfc9421, v0.');
   return [...new Set(schemes)];
 }
 

@@ -32,7 +32,14 @@ interface PreparedRequest {
 }
 
 /** Headers the signer or the URL decide; setting them by hand would break the signature. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  protocol.HEADER_SIGNATURE_INPUT,
+  protocol.HEADER_RFC9421_SIGNATURE,
+  protocol.HEADER_CONTENT_DIGEST,
+]);
 
 /** The reserved headers as HTTP spells them, for errors (which never repeat what was typed). */
 const RESERVED_HEADER_NAMES: Record<string, string> = {
@@ -47,7 +54,13 @@ const HEADER_NAMES: Record<string, string> = {
   [protocol.HEADER_TIMESTAMP]: 'X-API-Timestamp',
   [protocol.HEADER_NONCE]: 'X-API-Nonce',
   [protocol.HEADER_SIGNATURE]: 'X-API-Signature',
+  [protocol.HEADER_CONTENT_DIGEST]: 'Content-Digest',
+  [protocol.HEADER_SIGNATURE_INPUT]: 'Signature-Input',
+  [protocol.HEADER_RFC9421_SIGNATURE]: 'Signature',
 };
+
+/** The schemes `--scheme` takes. */
+const SCHEMES: readonly protocol.SignatureScheme[] = ['v1', 'rfc9421', 'v0'];
 
 /** `service-auth request <METHOD> <URL>`: sends one signed request and prints the response. */
 export function requestCommand(): Command {
@@ -97,7 +110,7 @@ export function requestCommand(): Command {
     });
 }
 
-/** `service-auth sign <METHOD> <URL>`: prints the X-API-* headers for a request, to send with any client. */
+/** `service-auth sign <METHOD> <URL>`: prints the signature headers for a request, to send with any client. */
 export function signCommand(): Command {
   return withSigningOptions(
     new Command('sign')
@@ -110,7 +123,7 @@ export function signCommand(): Command {
       const prepared = await prepare(method, url, options);
       const contentType = prepared.headers.get('content-type') ?? undefined;
       const signed = prepared.signer.sign({ method: prepared.method, url: prepared.url, body: prepared.body, contentType });
-      // v1 signs the Content-Type: it is printed with the X-API-* headers, to be sent exactly so.
+      // v1 and rfc9421 sign the Content-Type: it is printed with the signature headers, to be sent exactly so.
       const headers = {
         ...(contentType !== undefined && { 'Content-Type': contentType }),
         ...Object.fromEntries(Object.entries(signed).map(([name, value]) => [HEADER_NAMES[name] ?? name, value])),
@@ -138,7 +151,11 @@ function withSigningOptions(command: Command): Command {
           'which stays out of shell history and `ps`',
       ).env(SECRET_ENV),
     )
-    .addOption(new Option('--scheme <scheme>', 'signature scheme').choices(['v1', 'v0']).default('v1'));
+    .addOption(
+      new Option('--scheme <scheme>', 'signature scheme (rfc9421: RFC 9421 HTTP Message Signatures; the service must accept it)')
+        .choices(SCHEMES)
+        .default('v1'),
+    );
 }
 
 async function prepare(rawMethod: string, rawUrl: string, options: SignOptions): Promise<PreparedRequest> {

@@ -17,7 +17,7 @@ export interface IncomingRequest extends CallerCarrier {
   protocol?: string;
 }
 
-/** The parts of a request besides its credentials that v1 signs, read as sent. */
+/** The parts of a request besides its credentials that v1 and rfc9421 sign, read as sent. */
 export interface SignedRequestParts {
   host: string;
   target: string;
@@ -29,13 +29,12 @@ export interface SignedRequestParts {
  * the first of several `Host` or `Content-Type` headers, and a proxy or a
  * body parser may act on another one, so either sent twice is malformed.
  */
-export function readSignedParts(request: IncomingRequest): SignedRequestParts {
+export function readSignedParts(request: IncomingRequest, scheme: 'v1' | 'rfc9421' = 'v1'): SignedRequestParts {
   const host = request.headers[':authority'] ?? request.headers.host;
   if (typeof host !== 'string' || host.length === 0) {
-    throw new ServiceAuthException('malformed_credentials', 'Scheme v1 requires a Host header.');
+    throw new ServiceAuthException('malformed_credentials', `Scheme ${scheme} requires a Host header.`);
   }
-  const raw = request.raw ?? request;
-  const rawHeaders = raw.rawHeaders ?? request.rawHeaders;
+  const rawHeaders = rawHeadersOf(request);
   if (rawHeaders) {
     const [hosts, contentTypes] = countHostAndContentType(rawHeaders);
     if (hosts > 1) throw new ServiceAuthException('malformed_credentials', 'The Host header was sent more than once.');
@@ -44,9 +43,20 @@ export function readSignedParts(request: IncomingRequest): SignedRequestParts {
   const contentType = request.headers['content-type'];
   return {
     host: trimHttpWhitespace(host),
-    target: raw.originalUrl ?? raw.url ?? request.url,
+    target: requestTarget(request),
     contentType: typeof contentType === 'string' ? trimHttpWhitespace(contentType) : '',
   };
+}
+
+/** The request target as on the request line (the framework may have rewritten `request.url`). */
+export function requestTarget(request: IncomingRequest): string {
+  const raw = request.raw ?? request;
+  return raw.originalUrl ?? raw.url ?? request.url;
+}
+
+/** Node's header lines as received, when the framework exposes them. */
+export function rawHeadersOf(request: IncomingRequest): string[] | undefined {
+  return (request.raw ?? request).rawHeaders ?? request.rawHeaders;
 }
 
 /**
@@ -64,10 +74,28 @@ export function readRawBody(request: IncomingRequest, maxBodyBytes: number): Buf
     if (request.rawBody.length > maxBodyBytes) throw new ServiceAuthException('body_too_large');
     return request.rawBody;
   }
-  const length = request.headers['content-length'];
-  const hasBody = request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (!hasBody) return undefined;
+  if (!announcesBody(request)) return undefined;
   throw new ServiceAuthException('unverifiable_body');
+}
+
+/** Stands for a body whose bytes step 1 does not read: present, not empty. */
+const UNREAD_BODY = new Uint8Array(1);
+
+/**
+ * The body as far as step 1 needs it (whether there is one: rfc9421 then
+ * requires a covered Content-Digest), without refusing anything yet: the raw
+ * bytes when the framework kept them, a placeholder when the headers announce
+ * a body whose bytes are not available, else `undefined`. Step 3 reads the
+ * body with `readRawBody`, which refuses an oversized or unreadable one.
+ */
+export function bodyPresence(request: IncomingRequest): Uint8Array | undefined {
+  if (Buffer.isBuffer(request.rawBody)) return request.rawBody;
+  return announcesBody(request) ? UNREAD_BODY : undefined;
+}
+
+function announcesBody(request: IncomingRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**

@@ -8,10 +8,12 @@ import type { NonceStore } from '../interfaces/nonce-store.interface.js';
 import {
   HEADER_SERVER_TIME,
   HEADER_SERVER_TIME_SIGNATURE,
+  HEADER_SIGNATURE_INPUT,
   isTimestampFresh,
   parseCredentials,
+  rfc9421Expired,
   sha256Hex,
-  type ParsedCredentials,
+  type SignatureScheme,
   type SignedFields,
 } from '../protocol/index.js';
 import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
@@ -19,6 +21,7 @@ import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { FailedAttemptLimiter } from './failed-attempt.limiter.js';
 import { cameOverHttps, clientAddress, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
 import { RequestAdmission } from './request.admission.js';
+import { readRfc9421Credentials } from './rfc9421.reader.js';
 import type { RoutePolicy } from './route-policy.js';
 import { authenticatedCaller, keyRateLimitOf } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
@@ -29,8 +32,9 @@ import { andThen, callStore, isPromiseLike, storeFailure, type MaybePromise } fr
 /** A request whose signature and key were found valid (PROTOCOL.md steps 1 to 4). */
 export interface VerifiedRequest {
   caller: ServiceCallerInfo;
-  /** `undefined` for v0. */
+  /** `undefined` for v0; for rfc9421 the `nonce` parameter. */
   nonce: string | undefined;
+  /** `X-API-Timestamp`; for rfc9421 the `created` parameter. */
   timestampSeconds: number;
 }
 
@@ -42,7 +46,8 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
  * failed-attempt limiter, the prepared secrets). Every refusal is a
  * `ServiceAuthException` carrying the response headers that go with it.
  *
- * 1. request reading (headers, signed host, content type);
+ * 1. request reading (headers, signed host, content type); the scheme is
+ *    rfc9421 when the request carries `Signature-Input`, else v1 or v0;
  * 2. freshness of the timestamp;
  * 3. signature verification;
  * 4. key lookup;
@@ -144,6 +149,8 @@ export class ServiceAuthenticator implements OnModuleInit {
 
   private verifyRequest(request: IncomingRequest): MaybePromise<VerifiedRequest> {
     if (this.options.requireHttps && !cameOverHttps(request)) throw new ServiceAuthException('https_required');
+    // PROTOCOL.md: the scheme is rfc9421 when the request carries Signature-Input.
+    if (request.headers[HEADER_SIGNATURE_INPUT] !== undefined) return this.verifyRfc9421Request(request);
 
     // Step 1: credentials, scheme, and the host the request was signed for.
     const parsed = parseCredentials(request.headers);
@@ -162,7 +169,7 @@ export class ServiceAuthenticator implements OnModuleInit {
     }
 
     // Step 2.
-    this.checkFreshness(credentials);
+    this.checkFreshness(credentials.apiKey, credentials.nonce, credentials.timestampSeconds, false);
 
     // Step 3, before the key is looked up: every secret is known without the
     // key table, so a wrong signature costs the same work and gets the same
@@ -184,15 +191,34 @@ export class ServiceAuthenticator implements OnModuleInit {
 
     // Step 4.
     const found = callStore(() => this.keyCache.get(credentials.apiKey), this.keyStoreFailed);
-    return andThen(found, (record) => verifiedRequest(record, credentials));
+    return andThen(found, (record) => verifiedRequest(record, credentials.scheme, credentials.nonce, credentials.timestampSeconds));
   }
 
-  /** Step 2: the timestamp window, and the restart rule. */
-  private checkFreshness(credentials: ParsedCredentials): void {
-    if (!isTimestampFresh(credentials.timestampSeconds, nowSeconds(), this.options.toleranceSeconds)) {
-      throw this.stale(credentials.apiKey, credentials.nonce);
+  /** Steps 1 to 4 for scheme rfc9421: the steps of v1, in the same order, with the same answers. */
+  private verifyRfc9421Request(request: IncomingRequest): MaybePromise<VerifiedRequest> {
+    // Step 1: the profile's rules, and the host the request was signed for.
+    const credentials = readRfc9421Credentials(request, this.options);
+
+    // Step 2: `created` is the timestamp; a passed `expires` is as stale.
+    const { apiKey, nonce, createdSeconds } = credentials;
+    this.checkFreshness(apiKey, nonce, createdSeconds, rfc9421Expired(credentials, nowSeconds()));
+
+    // Step 3, before the key is looked up (see v1): the signature, and the Content-Digest against the raw body.
+    if (!this.verifier.matchesRfc9421(credentials, readRawBody(request, this.options.maxBodyBytes))) {
+      throw new ServiceAuthException('invalid_signature');
     }
-    this.checkRemembered(credentials.apiKey, credentials.nonce, credentials.timestampSeconds);
+
+    // Step 4.
+    const found = callStore(() => this.keyCache.get(apiKey), this.keyStoreFailed);
+    return andThen(found, (record) => verifiedRequest(record, 'rfc9421', nonce, createdSeconds));
+  }
+
+  /** Step 2: the timestamp window (and, for rfc9421, `expires`), and the restart rule. */
+  private checkFreshness(apiKey: string, nonce: string | undefined, timestampSeconds: number, expired: boolean): void {
+    if (expired || !isTimestampFresh(timestampSeconds, nowSeconds(), this.options.toleranceSeconds)) {
+      throw this.stale(apiKey, nonce);
+    }
+    this.checkRemembered(apiKey, nonce, timestampSeconds);
   }
 
   /**
@@ -252,11 +278,12 @@ export class ServiceAuthenticator implements OnModuleInit {
 }
 
 /** The caller of an active key; every other key answers as a wrong signature does (PROTOCOL.md step 4). */
-function verifiedRequest(record: ApiKeyRecord | null, credentials: ParsedCredentials): VerifiedRequest {
+function verifiedRequest(
+  record: ApiKeyRecord | null,
+  scheme: SignatureScheme,
+  nonce: string | undefined,
+  timestampSeconds: number,
+): VerifiedRequest {
   if (record === null || !isKeyActive(record, Date.now())) throw new ServiceAuthException('invalid_signature');
-  return {
-    caller: authenticatedCaller(record.apiKey, record.serviceName, credentials.scheme, record.rateLimit),
-    nonce: credentials.nonce,
-    timestampSeconds: credentials.timestampSeconds,
-  };
+  return { caller: authenticatedCaller(record.apiKey, record.serviceName, scheme, record.rateLimit), nonce, timestampSeconds };
 }

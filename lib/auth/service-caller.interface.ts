@@ -4,5 +4,6 @@ import type { SignatureScheme } from '../protocol/index.js';
 export interface ServiceCallerInfo {
   apiKey: string;
   serviceName: string;
+  /** The scheme the request was signed with: `'v1'`, `'rfc9421'` or `'v0'`. */
   scheme: SignatureScheme;
 }

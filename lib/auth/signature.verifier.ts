@@ -4,8 +4,10 @@ import {
   matchesAnySecret,
   secretKey,
   signServerTime,
+  verifyRfc9421,
   type HmacKey,
   type HmacSha256Key,
+  type Rfc9421Credentials,
   type SignedFields,
 } from '../protocol/index.js';
 
@@ -26,6 +28,15 @@ export class SignatureVerifier {
   /** Whether `mac` signs `fields` under any accepted secret of the key. Every secret is tried. */
   matches(fields: SignedFields, mac: Uint8Array): boolean {
     return matchesAnySecret(this.secretsFor(fields.apiKey), fields, mac);
+  }
+
+  /**
+   * Whether an rfc9421 signature verifies under any accepted secret of its
+   * key (`keyid`), and its covered `Content-Digest` matches `body`, the body
+   * bytes as sent. Every secret is tried, and the digest always checked.
+   */
+  matchesRfc9421(credentials: Rfc9421Credentials, body: Uint8Array | undefined): boolean {
+    return verifyRfc9421(this.secretsFor(credentials.apiKey), credentials, body);
   }
 
   /** `X-API-Server-Time-Signature` for a request of `apiKey` with `nonce`, made with the key's current secret. */

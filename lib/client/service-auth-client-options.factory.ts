@@ -25,7 +25,7 @@ export function resolveServiceAuthClientOptions(options: ServiceAuthClientModule
   }
   rejectUnknown(options, OPTIONS, '');
   if (options.scheme !== undefined && !SIGNATURE_SCHEMES.includes(options.scheme)) {
-    throw fail('scheme', `must be 'v1' or 'v0', got '${String(options.scheme).slice(0, 20)}'.`);
+    throw fail('scheme', `must be 'v1', 'rfc9421' or 'v0', got '${String(options.scheme).slice(0, 20)}'.`);
   }
   const single = options.apiKey !== undefined || options.secret !== undefined;
   if (options.peers === undefined) {

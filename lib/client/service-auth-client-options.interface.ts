@@ -17,7 +17,11 @@ export interface ServiceAuthClientPeer {
    * secret). At least 32 characters.
    */
   secret: string;
-  /** Scheme to sign calls to this peer with. Default: the module's `scheme`, else `'v1'`. */
+  /**
+   * Scheme to sign calls to this peer with: `'v1'`, `'rfc9421'` (the peer
+   * must list it in its `schemes`) or `'v0'`. Default: the module's `scheme`,
+   * else `'v1'`.
+   */
   scheme?: SignatureScheme;
 }
 
@@ -32,7 +36,7 @@ export interface ServiceAuthClientModuleOptions {
   apiKey?: string;
   /** The secret of `apiKey`: the shared secret, or the key's derived secret. At least 32 characters. */
   secret?: string;
-  /** Scheme to sign with, for `apiKey` and for every peer without its own. Default `'v1'`. */
+  /** Scheme to sign with (`'v1'`, `'rfc9421'` or `'v0'`), for `apiKey` and for every peer without its own. Default `'v1'`. */
   scheme?: SignatureScheme;
   /**
    * Credentials per called service, by a name of your choice

@@ -49,7 +49,7 @@ export interface KeyCacheOptions {
   maxEntries?: number;
 }
 
-/** Replay protection for scheme v1. */
+/** Replay protection for schemes v1 and rfc9421. */
 export interface NonceOptions {
   /** A shared store (e.g. Redis) for several instances. Default: in memory, per process. */
   store?: NonceStore;
@@ -67,7 +67,7 @@ export interface SigningCredentials {
   apiKey: string;
   /** Its secret: the shared secret, or the key's derived secret. */
   secret: string;
-  /** Scheme to sign with. Default `'v1'`. */
+  /** Scheme to sign with: `'v1'` (default), `'rfc9421'` (RFC 9421 HTTP Message Signatures) or `'v0'`. */
   scheme?: SignatureScheme;
 }
 
@@ -82,7 +82,12 @@ export interface ApiKeyAuthModuleOptions {
   secrets?: string[];
   /** `'shared'` (default): one secret for all services. `'derived'`: a per-key secret derived from the master. */
   secretMode?: SecretMode;
-  /** Signature schemes accepted. Default `['v1']`; add `'v0'` only for legacy clients (it is replayable). */
+  /**
+   * Signature schemes accepted. Default `['v1']`. Add `'rfc9421'` to also
+   * accept RFC 9421 HTTP Message Signatures (PROTOCOL.md's profile: callers
+   * signing with an off-the-shelf library), e.g. `['v1', 'rfc9421']`; add
+   * `'v0'` only for legacy clients (it is replayable).
+   */
   schemes?: SignatureScheme[];
   /**
    * The host names this service answers to, as callers sign them (the

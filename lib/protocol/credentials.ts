@@ -3,13 +3,13 @@ import {
   HEADER_NONCE,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
-  SignatureScheme,
   V1_SIGNATURE_PREFIX,
+  type XApiSignatureScheme,
 } from './protocol.constants.js';
 
 /** Credentials as parsed from the `X-API-*` headers of one request. */
 export interface ParsedCredentials {
-  scheme: SignatureScheme;
+  scheme: XApiSignatureScheme;
   apiKey: string;
   /** The timestamp exactly as sent (it is part of the signed string). */
   timestamp: string;
@@ -93,7 +93,7 @@ export function parseCredentials(headers: HeaderBag): CredentialsParseResult {
     return fail('malformed_credentials', 'X-API-Timestamp must be Unix time in whole seconds (1 to 12 digits).');
   }
 
-  let scheme: SignatureScheme;
+  let scheme: XApiSignatureScheme;
   let hex: string;
   if (signature.startsWith(V1_SIGNATURE_PREFIX)) {
     scheme = 'v1';

@@ -17,5 +17,7 @@ export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The signature schemes of PROTOCOL.md. */
-export type SignatureScheme = 'v0' | 'v1';
-export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = ['v0', 'v1'];
+export type SignatureScheme = 'v0' | 'v1' | 'rfc9421';
+export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = ['v0', 'v1', 'rfc9421'];
+/** The schemes of the `X-API-*` headers (`rfc9421` uses `Signature-Input` and `Signature` instead). */
+export type XApiSignatureScheme = Exclude<SignatureScheme, 'rfc9421'>;

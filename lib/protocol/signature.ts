@@ -7,7 +7,9 @@ import {
   HEADER_TIMESTAMP,
   type SignatureScheme,
   V1_SIGNATURE_PREFIX,
+  type XApiSignatureScheme,
 } from './protocol.constants.js';
+import { signRfc9421 } from './rfc9421/rfc9421-sign.js';
 import { stringToSign, type SignedFields } from './string-to-sign.js';
 
 /** The raw HMAC bytes of the fields under `secret`. */
@@ -16,7 +18,7 @@ export function computeMac(secret: HmacKey, fields: SignedFields): Buffer {
 }
 
 /** The `X-API-Signature` header value for a MAC. */
-export function formatSignature(scheme: SignatureScheme, mac: Buffer): string {
+export function formatSignature(scheme: XApiSignatureScheme, mac: Buffer): string {
   const hex = mac.toString('hex');
   return scheme === 'v1' ? V1_SIGNATURE_PREFIX + hex : hex;
 }
@@ -40,19 +42,26 @@ export interface SignRequestInput {
   scheme: SignatureScheme;
   apiKey: string;
   secret: string;
+  /** `X-API-Timestamp`; for rfc9421 the `created` parameter. */
   timestampSeconds: number;
-  /** Required for v1. */
+  /** Required for v1 and rfc9421. */
   nonce?: string;
   method: string;
   host: string;
   target: string;
-  /** The `Content-Type` header the request is sent with; omit when it has none. */
+  /** The `Content-Type` header the request is sent with; omit when it has none (rfc9421: required with a body). */
   contentType?: string;
   body?: Uint8Array;
 }
 
-/** The `X-API-*` headers for a request, per PROTOCOL.md. */
+/**
+ * The signature headers for a request, per PROTOCOL.md, lower-case names:
+ * the `X-API-*` headers for v0 and v1; `Signature-Input`, `Signature` and,
+ * with a body, `Content-Digest` for rfc9421 (label `sig1`, the profile's
+ * components and parameters).
+ */
 export function signRequest(input: SignRequestInput): Record<string, string> {
+  if (input.scheme === 'rfc9421') return signRfc9421Request(input);
   const timestamp = String(Math.floor(input.timestampSeconds));
   let fields: SignedFields;
   if (input.scheme === 'v0') {
@@ -78,4 +87,22 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
   };
   if (fields.scheme === 'v1') headers[HEADER_NONCE] = fields.nonce;
   return headers;
+}
+
+function signRfc9421Request(input: SignRequestInput): Record<string, string> {
+  if (input.nonce === undefined) throw new TypeError('Scheme rfc9421 signs a nonce: pass one (generateNonce()).');
+  const { headers } = signRfc9421({
+    apiKey: input.apiKey,
+    secret: input.secret,
+    method: input.method,
+    host: input.host,
+    target: input.target,
+    contentType: input.contentType,
+    body: input.body,
+    createdSeconds: input.timestampSeconds,
+    nonce: input.nonce,
+  });
+  const signed: Record<string, string> = { 'signature-input': headers['signature-input'], signature: headers.signature };
+  if (headers['content-digest'] !== undefined) signed['content-digest'] = headers['content-digest'];
+  return signed;
 }

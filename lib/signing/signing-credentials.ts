@@ -56,7 +56,7 @@ export function resolveSigningCredentials(
   }
   const scheme = credentials.scheme ?? 'v1';
   if (!SIGNATURE_SCHEMES.includes(scheme)) {
-    throw fail(path('scheme'), `must be 'v1' or 'v0', got '${String(scheme).slice(0, 20)}'.`);
+    throw fail(path('scheme'), `must be 'v1', 'rfc9421' or 'v0', got '${String(scheme).slice(0, 20)}'.`);
   }
   return Object.freeze({ apiKey: credentials.apiKey, secret: credentials.secret, scheme });
 }

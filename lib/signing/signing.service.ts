@@ -4,7 +4,6 @@ import { SigningNotConfiguredError } from '../errors/configuration.error.js';
 import type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
 import {
   generateNonce,
-  HEADER_NONCE,
   HEADER_SERVER_TIME,
   HEADER_SERVER_TIME_SIGNATURE,
   SignatureScheme,
@@ -29,17 +28,26 @@ export interface SignableRequest {
   url: string | URL;
   /** The exact body bytes that will be sent. */
   body?: string | Uint8Array;
-  /** The `Content-Type` header the request is sent with (v1 signs it); omit when it has none. */
+  /**
+   * The `Content-Type` header the request is sent with (v1 and rfc9421 sign
+   * it; rfc9421 requires one with a body); omit when it has none.
+   */
   contentType?: string;
-  /** Overrides the configured scheme for this request. */
+  /** Overrides the configured scheme for this request (`'v1'`, `'rfc9421'` or `'v0'`). */
   scheme?: SignatureScheme;
 }
 
 /** `RequestInit` whose body is bytes the signer can hash, as sent. */
 export interface SignedFetchInit extends Omit<RequestInit, 'body'> {
   body?: string | Uint8Array;
-  /** Overrides the configured scheme for this request. */
+  /** Overrides the configured scheme for this request (`'v1'`, `'rfc9421'` or `'v0'`). */
   scheme?: SignatureScheme;
+}
+
+/** The headers that sign one request, and the nonce they carry (empty for v0). */
+interface SignedHeaders {
+  headers: Record<string, string>;
+  nonce: string;
 }
 
 /** One signed request as sent: what the peer's server-time signature must be bound to. */
@@ -51,8 +59,10 @@ interface SentRequest {
 }
 
 /**
- * Signs this service's outgoing calls. `sign()` returns the `X-API-*` headers;
- * `fetch()` sends a request signed over exactly the bytes it sends.
+ * Signs this service's outgoing calls. `sign()` returns the signature headers
+ * (`X-API-*` for v1 and v0; `Signature-Input`, `Signature` and
+ * `Content-Digest` for rfc9421); `fetch()` sends a request signed over
+ * exactly the bytes it sends.
  *
  * Credentials are either one set for every URL, or one per peer: then a
  * request is signed only with the credentials of the peer whose origin it goes
@@ -107,10 +117,10 @@ export class SigningService {
     return this.clockOffsets.get(this.resolveUrl(url).origin) ?? 0;
   }
 
-  /** The `X-API-*` headers for one request. Each call uses a fresh nonce. */
+  /** The signature headers for one request, lower-case names. Each call uses a fresh nonce. */
   sign(request: SignableRequest): Record<string, string> {
     const url = this.resolveUrl(request.url);
-    return this.signWith(this.credentialsFor(url), url, request);
+    return this.signWith(this.credentialsFor(url), url, request).headers;
   }
 
   /** `fetch()` with signed headers; see the class description for the clock-skew retry. */
@@ -139,30 +149,40 @@ export class SigningService {
     credentials: ResolvedSigningCredentials,
     url: URL,
     request: Omit<SignableRequest, 'url'>,
-  ): Record<string, string> {
-    return signRequest({
-      scheme: request.scheme ?? credentials.scheme,
+  ): SignedHeaders {
+    const scheme = request.scheme ?? credentials.scheme;
+    const nonce = generateNonce();
+    const headers = signRequest({
+      scheme,
       apiKey: credentials.apiKey,
       secret: credentials.secret,
       timestampSeconds: Math.floor((Date.now() + (this.clockOffsets.get(url.origin) ?? 0)) / 1000),
-      nonce: generateNonce(),
+      nonce,
       method: request.method,
       host: url.host,
       target: url.pathname + url.search,
       contentType: request.contentType,
       body: toBytes(request.body),
     });
+    return { headers, nonce: scheme === 'v0' ? '' : nonce };
   }
 
   private async send(url: URL, init: SignedFetchInit, credentials: ResolvedSigningCredentials): Promise<SentRequest> {
     const { scheme, ...rest } = init;
     const method = (init.method ?? 'GET').toUpperCase();
     const headers = new Headers(init.headers);
-    // v1 signs the Content-Type: fetch() would add text/plain for a string body itself, so it is set (and signed) here.
-    const contentType = headers.get('content-type') ?? (typeof init.body === 'string' ? 'text/plain;charset=UTF-8' : undefined);
+    // v1 and rfc9421 sign the Content-Type: fetch() would add text/plain for a string body itself, so it is set
+    // (and signed) here. rfc9421 requires one with a body: bytes without one are sent as application/octet-stream.
+    const contentType =
+      headers.get('content-type') ??
+      (typeof init.body === 'string'
+        ? 'text/plain;charset=UTF-8'
+        : (scheme ?? credentials.scheme) === 'rfc9421' && init.body instanceof Uint8Array && init.body.length > 0
+          ? 'application/octet-stream'
+          : undefined);
     if (contentType !== undefined) headers.set('content-type', contentType);
     const signed = this.signWith(credentials, url, { method, body: init.body, contentType, scheme });
-    for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+    for (const [name, value] of Object.entries(signed.headers)) headers.set(name, value);
     const response = await this.dispatch(url, {
       ...rest,
       method,
@@ -170,7 +190,7 @@ export class SigningService {
       body: init.body,
       redirect: init.redirect ?? 'manual',
     });
-    return { response, apiKey: credentials.apiKey, nonce: signed[HEADER_NONCE] ?? '' };
+    return { response, apiKey: credentials.apiKey, nonce: signed.nonce };
   }
 
   /** True when the response is an authenticated clock-skew rejection and the offset was corrected. */

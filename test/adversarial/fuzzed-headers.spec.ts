@@ -63,15 +63,16 @@ interface Config {
   seed: number;
   adapter: AdapterName;
   secretMode: 'shared' | 'derived';
-  schemes: Scheme[];
+  /** With rfc9421 listed, a request with Signature-Input goes its way (fuzzed on its own in fuzzed-rfc9421.spec.ts). */
+  schemes: Array<Scheme | 'rfc9421'>;
   /** The guard's body limit (default 1 MiB, above both parsers' own limits). */
   maxBodyBytes?: number;
 }
 
 const CONFIGS: Config[] = [
   { seed: 20261128, adapter: 'express', secretMode: 'shared', schemes: ['v1', 'v0'] },
-  { seed: 20261129, adapter: 'express', secretMode: 'derived', schemes: ['v1'], maxBodyBytes: 8_192 },
-  { seed: 20261130, adapter: 'fastify', secretMode: 'shared', schemes: ['v1'], maxBodyBytes: 8_192 },
+  { seed: 20261129, adapter: 'express', secretMode: 'derived', schemes: ['v1', 'rfc9421'], maxBodyBytes: 8_192 },
+  { seed: 20261130, adapter: 'fastify', secretMode: 'shared', schemes: ['v1', 'rfc9421'], maxBodyBytes: 8_192 },
   { seed: 20261131, adapter: 'fastify', secretMode: 'derived', schemes: ['v1', 'v0'] },
 ];
 
@@ -156,7 +157,7 @@ const headerOp: fc.Arbitrary<HeaderOp> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .constantFrom('X-API-Keys', 'X-API_Key', 'X_API_KEY', 'XAPI-Key', 'X-API-Key-', 'X-Api-Timestamp2', 'X-API-Sig', 'Signature', 'X-API-Nonce ', 'X-API-Key\u00e9')
+      .constantFrom('X-API-Keys', 'X-API_Key', 'X_API_KEY', 'XAPI-Key', 'X-API-Key-', 'X-Api-Timestamp2', 'X-API-Sig', 'Signature', 'Signature-Input', 'X-API-Nonce ', 'X-API-Key\u00e9')
       .map((name) => ({ op: 'rename' as const, name })),
   },
   { weight: 6, arbitrary: fc.nat().map((pick) => ({ op: 'boundary' as const, pick })) },
@@ -350,6 +351,7 @@ interface JunkCase {
 
 const junkHeaderName = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('X-API-Key', 'x-api-key', 'X-API-Timestamp', 'X-API-Nonce', 'X-API-Signature', 'x-api-signature', 'Content-Type', 'Content-Length', 'Transfer-Encoding', 'Content-Encoding', 'Host', 'Expect') },
+  { weight: 2, arbitrary: fc.constantFrom('Signature-Input', 'signature-input', 'Signature', 'Content-Digest') },
   { weight: 2, arbitrary: fromAlphabet('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&\'*+.^`|~', 1, 24) },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) },
 );
@@ -365,7 +367,15 @@ const junkCase: fc.Arbitrary<JunkCase> = fc.record({
   headers: fc.array(
     fc.tuple(
       junkHeaderName,
-      fc.oneof(junkValue, fromAlphabet(KEY_CHARS, 16, 130), fromAlphabet(DIGITS, 1, 13), fromAlphabet(HEX, 60, 67).map((h) => 'v1=' + h)),
+      fc.oneof(
+        junkValue,
+        fromAlphabet(KEY_CHARS, 16, 130),
+        fromAlphabet(DIGITS, 1, 13),
+        fromAlphabet(HEX, 60, 67).map((h) => 'v1=' + h),
+        // Signature-Input and Signature values of the right shape (the MAC is random).
+        fromAlphabet(KEY_CHARS, 16, 40).map((key) => `sig1=("@method" "@authority" "@path" "@query");created=${Math.floor(Date.now() / 1000)};keyid="${key}";nonce="${key}"`),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }).map((mac) => `sig1=:${Buffer.from(mac).toString('base64')}:`),
+      ),
     ),
     { maxLength: 8 },
   ),

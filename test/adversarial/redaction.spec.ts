@@ -29,10 +29,12 @@ import { GUARD_CODES, guardAnswerProblem } from './harness.js';
  * while every path runs: each error code of ServiceAuthErrorCode, successes
  * with the current and the previous secret, schemes v0 and v1, shared and
  * derived secrets, key rotation and revocation, outgoing signed calls, store
- * failures and startup refusals. None of it may contain:
+ * failures and startup refusals; and scheme rfc9421 (Signature-Input,
+ * Signature, Content-Digest) accepted and refused, and signed outgoing. None of it may contain:
  * - a configured secret, current or previous (nor 16 characters of one),
  *   nor a per-key derived secret, nor the secret of the signing credentials;
- * - a signature sent (its 64 hex digits, in any case, or as base64);
+ * - a signature sent (its 64 hex digits, in any case, or as base64; an rfc9421
+ *   `Signature` member's bytes);
  * - the MAC the verifier computes for a request as sent, under any secret
  *   (that is the valid signature of a tampered request).
  *
@@ -189,8 +191,26 @@ function forbidSignaturesOf(t: TestApp, wire: WireRequest): void {
   }
 }
 
+/** Forbids every byte sequence of an rfc9421 `Signature`, and the MAC the verifier computes for the request as sent. */
+function forbidRfc9421SignaturesOf(t: TestApp, wire: WireRequest): void {
+  for (const [, b64] of (header(wire, 'signature') ?? '').matchAll(/:([A-Za-z0-9+/=]+):/g)) forbidMac(Buffer.from(b64, 'base64'), 'an rfc9421 signature sent');
+  const headers = Object.fromEntries(Object.entries(wire.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  const parsed = protocol.parseRfc9421Credentials({
+    method: wire.method ?? 'GET',
+    host: wire.host ?? t.host,
+    target: wire.target,
+    header: protocol.headerLookup(headers),
+    body: wire.body === undefined ? undefined : Buffer.from(wire.body),
+  });
+  if (!parsed.ok) return;
+  for (const secret of [CURRENT, PREVIOUS, ...derivedSecrets(parsed.credentials.apiKey)]) {
+    forbidMac(createHmac('sha256', secret).update(parsed.credentials.signatureBase, 'utf8').digest(), 'an rfc9421 MAC the verifier computes');
+  }
+}
+
 async function drive(t: TestApp, wire: WireRequest): Promise<WireResponse> {
   forbidSignaturesOf(t, wire);
+  forbidRfc9421SignaturesOf(t, wire);
   const res = await send(t, wire);
   answers.push(`${wire.method ?? 'GET'} ${wire.target} -> ${res.status}\n${JSON.stringify(res.headers)}\n${res.text}`);
   return res;
@@ -229,7 +249,7 @@ async function expectAccepted(t: TestApp, wire: WireRequest): Promise<void> {
 }
 
 function app(adapter: AdapterName, mode: Mode, auth: ApiKeyAuthModuleOptions = {}, options: Partial<TestAppOptions> = {}): Promise<TestApp> {
-  return createTestApp({ adapter, logger, ...options, auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0'], ...auth } });
+  return createTestApp({ adapter, logger, ...options, auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0', 'rfc9421'], ...auth } });
 }
 
 /** Boots the module as configured and returns the startup error (the app must not start). */
@@ -327,6 +347,25 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await expectAccepted(t, once);
       await expectCode(t, once, 401, 'replayed_request');
 
+      // Scheme rfc9421: accepted (current and previous secret, a body), and refused at every step.
+      const rfc = (spec: Partial<SignSpec> = {}, extra: Record<string, string | string[]> = {}) =>
+        signedWire(t, { apiKey: o, secret: secretOf(o), scheme: 'rfc9421', ...spec }, extra);
+      await expectAccepted(t, rfc({ target: '/items/8?x=1' }));
+      await expectAccepted(t, rfc({ secret: secretOf(o, true), method: 'POST', target: '/items', body: '{"rfc":9421}' }));
+      const rfcOnce = rfc({ target: '/items/9' });
+      await expectAccepted(t, rfcOnce);
+      await expectCode(t, rfcOnce, 401, 'replayed_request');
+      await expectCode(t, without(rfc(), 'signature'), 401, 'missing_credentials');
+      const rfcGood = rfc();
+      const rfcInput = header(rfcGood, 'signature-input')!;
+      await expectCode(t, { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('"@method"', '"@method";sf') } }, 401, 'malformed_credentials');
+      await expectCode(t, { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('hmac-sha256', 'hmac-sha512') } }, 401, 'malformed_credentials');
+      await expectCode(t, rfc({}, { 'x-api-signature': goodSignature }), 401, 'malformed_credentials');
+      await expectCode(t, rfc({ secret: WRONG }), 401, 'invalid_signature');
+      await expectCode(t, { ...rfc({ target: '/items/1' }), target: '/items/2' }, 401, 'invalid_signature');
+      await expectCode(t, { ...rfc({ method: 'POST', target: '/items', body: '{"a":1}' }), body: '{"a":2}' }, 401, 'invalid_signature');
+      await expectCode(t, rfc({ timestampSeconds: nowSeconds() - 1_000 }), 401, 'stale_timestamp');
+
       // service_not_allowed
       await expectCode(t, signedWire(t, { apiKey: o, secret: secretOf(o), method: 'DELETE', target: '/items/6' }), 403, 'service_not_allowed');
 
@@ -343,15 +382,17 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await t.keys.revoke(rotated.apiKey);
       await t.keys.list({ includeRevoked: true });
 
-      // Outgoing calls with SigningService, including its clock-skew retry (a 401 stale_timestamp first).
-      const signing = t.app.get(SigningService).withCredentials({ apiKey: o, secret: secretOf(o) });
-      const fetched = await signing.fetch(`${t.baseUrl}/items/7?via=signing`);
-      expect(fetched.status).toBe(200);
-      answers.push(await fetched.text());
-      (signing as unknown as { clockOffsets: Map<string, number> }).clockOffsets.set(new URL(t.baseUrl).origin, -3_600_000);
-      const retried = await signing.fetch(`${t.baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"via":"signing"}' });
-      expect(retried.status).toBe(201);
-      answers.push(await retried.text());
+      // Outgoing calls with SigningService (v1 and rfc9421), including its clock-skew retry (a 401 stale_timestamp first).
+      for (const scheme of ['v1', 'rfc9421'] as const) {
+        const signing = t.app.get(SigningService).withCredentials({ apiKey: o, secret: secretOf(o), scheme });
+        const fetched = await signing.fetch(`${t.baseUrl}/items/7?via=signing`);
+        expect(fetched.status).toBe(200);
+        answers.push(await fetched.text());
+        (signing as unknown as { clockOffsets: Map<string, number> }).clockOffsets.set(new URL(t.baseUrl).origin, -3_600_000);
+        const retried = await signing.fetch(`${t.baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"via":"signing"}' });
+        expect(retried.status).toBe(201);
+        answers.push(await retried.text());
+      }
 
       // key_store_unavailable: the table is gone (a key not cached yet must be looked up).
       const uncached = await t.keys.create('orders');
@@ -385,6 +426,7 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       const { apiKey } = await hosts.keys.create('orders');
       derivedSecrets(apiKey);
       await expectCode(hosts, signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey) }), 401, 'host_not_allowed');
+      await expectCode(hosts, signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey), scheme: 'rfc9421' }), 401, 'host_not_allowed');
       const own = { apiKey, secret: callerSecret(mode, apiKey), host: 'billing.internal', method: 'POST', target: '/items', body: '{"n":1}' };
       // Real gzip bytes: Express's body parser would refuse others itself (400) before the guard.
       const gzipped = { ...own, body: gzipSync(own.body) };
@@ -480,6 +522,9 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     expect(thrown.join('\n')).toMatch(/WeakSecretError/);
     expect(answers.length).toBeGreaterThan(40);
     expect(forbidden.size).toBeGreaterThan(500);
+    const kinds = new Set(forbidden.values());
+    expect(kinds).toContain('an rfc9421 signature sent (base64)');
+    expect(kinds).toContain('an rfc9421 MAC the verifier computes (base64)');
   });
 
   it('no log line, console output, answer or startup error contains a secret, a signature or a MAC', () => {

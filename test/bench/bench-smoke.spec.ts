@@ -21,11 +21,11 @@ describe('npm run bench (smoke)', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it('runs two variants for a second each and writes JSON and Markdown results', () => {
+  it('runs three variants (bare, v1, rfc9421) for a second each and writes JSON and Markdown results', () => {
     const run = spawnSync(
       process.execPath,
       [runner, '--duration', '1', '--warmup', '0', '--initial-warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
-        '--only', 'bare-fastify-get,v1-fastify-get', '--quick', '--out', out],
+        '--only', 'bare-fastify-get,v1-fastify-get,rfc9421-fastify-get', '--quick', '--out', out],
       { cwd: root, encoding: 'utf8', timeout: 120_000 },
     );
     expect({ status: run.status, signal: run.signal, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
@@ -39,11 +39,11 @@ describe('npm run bench (smoke)', () => {
       version: 1,
       date: expect.any(String),
       machine: { cpus: expect.any(Number), node: process.version },
-      settings: { duration: 1, rounds: 1, connections: 10, variants: ['bare-fastify-get', 'v1-fastify-get'] },
+      settings: { duration: 1, rounds: 1, connections: 10, variants: ['bare-fastify-get', 'v1-fastify-get', 'rfc9421-fastify-get'] },
       valid: true,
       totalSeconds: expect.any(Number),
     });
-    expect(report.variants.map((v: { id: string }) => v.id)).toEqual(['bare-fastify-get', 'v1-fastify-get']);
+    expect(report.variants.map((v: { id: string }) => v.id)).toEqual(['bare-fastify-get', 'v1-fastify-get', 'rfc9421-fastify-get']);
     for (const v of report.variants) {
       expect(v).toMatchObject({
         rounds: 1,
@@ -55,14 +55,17 @@ describe('npm run bench (smoke)', () => {
       });
       expect(v.requests).toBeGreaterThan(0);
     }
-    const [bare, v1] = report.variants;
+    const [bare, v1, rfc9421] = report.variants;
     expect(bare.ratioToBare).toBe(1);
     expect(v1.ratioToBare).toEqual(expect.any(Number));
+    // Every rfc9421 request was accepted (non2xx: 0 above): the load generator signs them as the guard wants.
+    expect(rfc9421).toMatchObject({ auth: 'rfc9421', ratioToBare: expect.any(Number) });
 
     expect(report.micro).toMatchObject({
       hmacAndSha256: { get: expect.any(Number), post: expect.any(Number) },
       protocolVerify: { get: expect.any(Number), post: expect.any(Number) },
       guardV1: { get: expect.any(Number), post: expect.any(Number) },
+      guardRfc9421: { get: expect.any(Number), post: expect.any(Number) },
       guardFull: { get: expect.any(Number), post: expect.any(Number) },
     });
     expect(report.queries).toMatchObject({
@@ -76,6 +79,8 @@ describe('npm run bench (smoke)', () => {
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(markdown).toContain('| variant | adapter | route | req/s |');
     expect(markdown).toContain('v1 guard');
+    expect(markdown).toContain('| rfc9421 guard | fastify | GET |');
+    expect(markdown).toContain('| ApiKeyGuard.canActivate, rfc9421 |');
   }, 180_000);
 });
 

@@ -43,8 +43,8 @@ describe('service-auth request and sign, against a running app', () => {
     t = await createTestApp({
       adapter: 'express',
       database,
-      // Both schemes; no key cache, so that changes the CLI makes in its own process show at once.
-      auth: { schemes: ['v1', 'v0'], keyCache: { ttlMs: 1, negativeTtlMs: 1 } },
+      // Every scheme; no key cache, so that changes the CLI makes in its own process show at once.
+      auth: { schemes: ['v1', 'v0', 'rfc9421'], keyCache: { ttlMs: 1, negativeTtlMs: 1 } },
     });
     ({ apiKey } = await t.keys.create('orders'));
     env = { SERVICE_AUTH_SECRET: TEST_SECRET, DATABASE_URL: `sqlite:${database}`, API_SHARED_SECRET: TEST_SECRET };
@@ -105,6 +105,20 @@ describe('service-auth request and sign, against a running app', () => {
       const result = await cli('request', 'GET', `${t.baseUrl}/items/1`, '--key', apiKey, '--scheme', 'v0', '--json');
       expect(result.code).toBe(0);
       expect(JSON.parse(JSON.parse(result.stdout).body).caller.scheme).toBe('v0');
+    });
+
+    it('--scheme rfc9421 signs with RFC 9421 HTTP Message Signatures (a GET, and a POST with its Content-Digest)', async () => {
+      const get = await cli('request', 'GET', `${t.baseUrl}/items/3?a=1`, '--key', apiKey, '--scheme', 'rfc9421', '--json');
+      expect({ code: get.code, stderr: get.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(JSON.parse(get.stdout).body)).toEqual({ id: '3', caller: { apiKey, serviceName: 'orders', scheme: 'rfc9421' } });
+      const post = await cli('request', 'POST', `${t.baseUrl}/items`, '--key', apiKey, '--scheme', 'rfc9421', '--data', '{"n":7}', '--json');
+      expect(post.code).toBe(0);
+      expect(JSON.parse(JSON.parse(post.stdout).body)).toEqual({ caller: 'orders', body: { n: 7 } });
+      expect(t.log.calls).toEqual(['get:3', 'create']);
+      const wrong = await cli('request', 'GET', `${t.baseUrl}/items/3`, '--key', apiKey, '--scheme', 'rfc9421', '--secret', WRONG_SECRET);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toBe('error: the server answered 401 Unauthorized (invalid_signature)\n');
+      expectNoSecret(wrong);
     });
 
     it('a rejected request: the response on stdout, exit 1, one line on stderr', async () => {
@@ -176,6 +190,38 @@ describe('service-auth request and sign, against a running app', () => {
     });
   });
 
+  describe('sign --scheme rfc9421', () => {
+    it('prints Content-Type, Signature-Input, Signature and Content-Digest; sent with any client they authenticate the request', async () => {
+      const body = '{"total":4}';
+      const result = await cli('sign', 'POST', `${t.baseUrl}/items`, '--data', body, '--key', apiKey, '--scheme', 'rfc9421');
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      const lines = result.stdout.trimEnd().split('\n');
+      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+      expect(Object.keys(headers)).toEqual(['Content-Type', 'Signature-Input', 'Signature', 'Content-Digest']);
+      expect(headers['Content-Type']).toBe('application/json');
+      expect(headers['Signature-Input']).toMatch(
+        new RegExp(`^sig1=\\("@method" "@authority" "@path" "@query" "content-type" "content-digest"\\);created=\\d+;keyid="${apiKey}";nonce="[A-Za-z0-9_-]{22}";alg="hmac-sha256"$`),
+      );
+      expect(headers.Signature).toMatch(/^sig1=:[A-Za-z0-9+/]{43}=:$/);
+      expect(headers['Content-Digest']).toMatch(/^sha-256=:[A-Za-z0-9+/]{43}=:$/);
+      expect(result.stdout).not.toContain('X-API-');
+      const res = await send(t, { method: 'POST', target: '/items', headers, body });
+      expect(res.status).toBe(201);
+      expect(res.json.body).toEqual({ total: 4 });
+      // Other bytes with the same headers are refused.
+      expect((await send(t, { method: 'POST', target: '/items', headers, body: '{"total":5}' })).status).toBe(401);
+    });
+
+    it('--json, for a GET: the two signature headers only', async () => {
+      const result = await cli('sign', 'GET', `${t.baseUrl}/items/8`, '--key', apiKey, '--scheme', 'rfc9421', '--json');
+      const headers = JSON.parse(result.stdout);
+      expect(Object.keys(headers)).toEqual(['Signature-Input', 'Signature']);
+      const res = await send(t, { target: '/items/8', headers });
+      expect(res.status).toBe(200);
+      expect(res.json.caller.scheme).toBe('rfc9421');
+    });
+  });
+
   describe('keys changed by the CLI take effect on the running app', () => {
     it('revoke: the key is refused from then on', async () => {
       const { apiKey: doomed } = await t.keys.create('reports');
@@ -218,7 +264,9 @@ describe('service-auth request and sign, against a running app', () => {
       ['a header without a colon', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'X-Trace abc'], undefined, `error: invalid header (-H number 1): expected 'Name: value'.`],
       ['a Host header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Host: evil.example'], undefined, 'error: header Host is set by service-auth itself'],
       ['an X-API-* header', () => ['sign', 'GET', url(), '--key', apiKey, '-H', 'X-API-Signature: v1=00'], undefined, 'error: header X-API-Signature is set by service-auth itself'],
-      ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, v0."],
+      ['a Signature-Input header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Signature-Input: sig1=()'], undefined, 'error: header Signature-Input is set by service-auth itself'],
+      ['a Content-Digest header', () => ['sign', 'POST', url(), '--key', apiKey, '--scheme', 'rfc9421', '-H', 'content-digest: sha-256=:AA==:'], undefined, 'error: header content-digest is set by service-auth itself'],
+      ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0."],
       ['a bad timeout', () => ['request', 'GET', url(), '--key', apiKey, '--timeout', 'soon'], undefined, /give a number of seconds/],
       ['no URL', () => ['request', 'GET', '--key', apiKey], undefined, "error: missing required argument 'url'"],
       // No option's value is ever echoed, even one that is not a known secret (a mistyped option name).

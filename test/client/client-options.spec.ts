@@ -48,7 +48,7 @@ describe('ServiceAuthClientModule options', () => {
     ['a key without a secret', { apiKey: KEY }, 'secret', 'is required'],
     ['a short secret', { apiKey: KEY, secret: 'short' }, 'secret', 'must be at least 32 characters.'],
     ['a bad key', { apiKey: 'has spaces in it, sixteen+', secret: SECRET }, 'apiKey', 'must be 16 to 128 characters'],
-    ['a bad scheme', { apiKey: KEY, secret: SECRET, scheme: 'v2' }, 'scheme', "must be 'v1' or 'v0', got 'v2'."],
+    ['a bad scheme', { apiKey: KEY, secret: SECRET, scheme: 'v2' }, 'scheme', "must be 'v1', 'rfc9421' or 'v0', got 'v2'."],
     ['a mistyped option', { apiKey: KEY, secert: SECRET }, 'secert', 'is not an option (known: apiKey, secret, scheme, peers).'],
     ['credentials and peers together', { apiKey: KEY, secret: SECRET, peers: { a: peer('http://a') } }, 'peers', 'cannot be combined'],
     ['empty peers', { peers: {} }, 'peers', 'at least one peer'],
@@ -67,7 +67,7 @@ describe('ServiceAuthClientModule options', () => {
     ['two peers on one origin', { peers: { a: peer('http://billing:3000'), b: peer('http://BILLING:3000/') } }, 'peers.b.baseUrl', 'has the origin of peer `a` (http://billing:3000)'],
     ['a peer with a short secret', { peers: { a: peer('http://a', 'short') } }, 'peers.a.secret', 'must be at least 32 characters.'],
     ['a peer without a key', { peers: { a: { baseUrl: 'http://a', secret: SECRET } } }, 'peers.a.apiKey', 'is required'],
-    ['a peer with a bad scheme', { peers: { a: { ...peer('http://a'), scheme: 'v9' } } }, 'peers.a.scheme', "must be 'v1' or 'v0'"],
+    ['a peer with a bad scheme', { peers: { a: { ...peer('http://a'), scheme: 'v9' } } }, 'peers.a.scheme', "must be 'v1', 'rfc9421' or 'v0'"],
     ['a mistyped peer option', { peers: { a: { ...peer('http://a'), base_url: 'http://b' } } }, 'peers.a.base_url', 'is not an option'],
   ])('%s: InvalidClientOptionError on `%#`', (_name, options, option, problem) => {
     const error = errorOf(options);

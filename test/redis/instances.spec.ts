@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { createRedisClient, redisBackends, redisReady } from '../../lib/redis/index.js';
 import { describeWithRedis, MYSQL_URL, REDIS_URL } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
+import { rfc9421Request, sendWire } from '../support/rfc9421-request.js';
 import { expectAuthError, expectRejected, expectRetryAfter, send, sendSigned, sign } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 
@@ -34,6 +35,7 @@ describeWithRedis(`two instances sharing Redis and ${MYSQL_URL ? 'MySQL' : 'SQLi
       : { database: join(dir, 'keys.sqlite') };
     const auth = (client: Redis) => ({
       ...redisBackends(client, { keyPrefix }),
+      schemes: ['v1' as const, 'rfc9421' as const],
       rateLimit: { limit: 6, ttlMs: 60_000 },
       failedAttempts: { limit: 10, ttlMs: 60_000 },
       keyCache: { ttlMs: 60_000 },
@@ -76,6 +78,15 @@ describeWithRedis(`two instances sharing Redis and ${MYSQL_URL ? 'MySQL' : 'SQLi
     const replay = await send(b, { target: '/items/1', host: a.host, headers });
     expectRejected(b, replay, 401, 'replayed_request');
     expect(a.log.calls).toEqual(['get:1']);
+  });
+
+  it('an rfc9421 request accepted by one instance is a replay to the other (its nonce recorded per key in Redis)', async () => {
+    const wire = rfc9421Request(a, { apiKey, secret: TEST_SECRET, target: '/items/2' });
+    expect((await sendWire(a, wire)).status).toBe(200);
+    expect((await sendWire(a, wire)).json.code).toBe('replayed_request');
+    a.log.calls.length = 0;
+    expectRejected(b, await sendWire(b, wire), 401, 'replayed_request');
+    expect(a.log.calls).toEqual([]);
   });
 
   it('a rate limit of N per key is N across both instances, not 2N', async () => {

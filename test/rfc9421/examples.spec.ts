@@ -10,7 +10,7 @@ import { API_KEY, SECRET } from './signed-request.js';
  * The rfc9421 examples in examples/ sign exactly as our signer does: each is
  * run with --dry-run for fixed inputs, and its headers are compared with
  * signRfc9421's and verified by our verifier. (Against a real app they run in
- * test/examples once the guard accepts rfc9421.)
+ * test/examples/examples.spec.ts.)
  */
 
 const run = promisify(execFile);

@@ -284,7 +284,7 @@ describe('loadSampleConfig', () => {
       API_SHARED_SECRET: ` ${TEST_SECRET} `,
       API_SHARED_SECRET_PREVIOUS: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
       API_SECRET_MODE: 'derived',
-      API_AUTH_SCHEMES: 'v1, v0',
+      API_AUTH_SCHEMES: 'v1, rfc9421, v0',
       RATE_LIMIT_PER_MINUTE: '50',
       KEY_CACHE_TTL_MS: '1000',
     });
@@ -296,7 +296,7 @@ describe('loadSampleConfig', () => {
       sharedSecret: TEST_SECRET,
       previousSecrets: ['a'.repeat(32), 'b'.repeat(40)],
       secretMode: 'derived',
-      schemes: ['v1', 'v0'],
+      schemes: ['v1', 'rfc9421', 'v0'],
       rateLimitPerMinute: 50,
       keyCacheTtlMs: 1000,
     });
@@ -316,8 +316,8 @@ describe('loadSampleConfig', () => {
     [{ PORT: '70000' }, /PORT must be an integer/],
     [{ HTTP_ADAPTER: 'koa' }, /HTTP_ADAPTER must be one of express, fastify, got "koa"/],
     [{ API_SECRET_MODE: 'per-key' }, /API_SECRET_MODE must be shared or derived, got "per-key"/],
-    [{ API_AUTH_SCHEMES: 'v1,v2' }, /API_AUTH_SCHEMES must be one of v1, v0, got "v2"/],
-    [{ API_AUTH_SCHEMES: ' , ' }, /API_AUTH_SCHEMES must list v1 and\/or v0/],
+    [{ API_AUTH_SCHEMES: 'v1,v2' }, /API_AUTH_SCHEMES must be one of v1, rfc9421, v0, got "v2"/],
+    [{ API_AUTH_SCHEMES: ' , ' }, /API_AUTH_SCHEMES must list one or more of v1, rfc9421, v0/],
     [{ RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE must be an integer at least 1, got "0"/],
     [{ KEY_CACHE_TTL_MS: '-5' }, /KEY_CACHE_TTL_MS must be an integer at least 1/],
     [{ DATABASE_URL: 'mssql://db/x' }, /DATABASE_URL must be sqlite:<file>, mysql:\/\/.* or postgres:\/\//],

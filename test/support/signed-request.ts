@@ -16,7 +16,7 @@ export interface SignSpec {
   body?: string | Buffer;
   timestampSeconds?: number;
   nonce?: string;
-  /** The Content-Type signed (v1). Default: `application/json` when there is a body, else none. */
+  /** The Content-Type signed (v1, rfc9421). Default: `application/json` when there is a body, else none. */
   contentType?: string;
 }
 
@@ -49,7 +49,7 @@ export function freshNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** The `X-API-*` headers for `spec`, made with the library's own signer (`protocol.signRequest`). */
+/** The signature headers for `spec` (`X-API-*`; rfc9421: Signature-Input, Signature, Content-Digest), made with the library's own signer (`protocol.signRequest`). */
 export function sign(t: TestApp, spec: SignSpec): Record<string, string> {
   const scheme = spec.scheme ?? 'v1';
   return protocol.signRequest({
@@ -57,7 +57,7 @@ export function sign(t: TestApp, spec: SignSpec): Record<string, string> {
     apiKey: spec.apiKey,
     secret: spec.secret,
     timestampSeconds: spec.timestampSeconds ?? nowSeconds(),
-    nonce: scheme === 'v1' ? (spec.nonce ?? freshNonce()) : undefined,
+    nonce: scheme === 'v0' ? undefined : (spec.nonce ?? freshNonce()),
     method: spec.method ?? 'GET',
     host: spec.host ?? t.host,
     target: spec.target ?? '/items/1',

@@ -199,10 +199,13 @@ describe('resolveApiKeyAuthOptions', () => {
   });
 
   describe('schemes', () => {
-    it('accepts v1, v0 or both', () => {
+    it('accepts v1, v0, rfc9421 or several; rfc9421 is off by default', () => {
+      expect(resolve({}).schemes).toEqual(new Set(['v1']));
       expect(resolve({ schemes: ['v1'] }).schemes).toEqual(new Set(['v1']));
       expect(resolve({ schemes: ['v0'] }).schemes).toEqual(new Set(['v0']));
       expect(resolve({ schemes: ['v0', 'v1'] }).schemes).toEqual(new Set(['v0', 'v1']));
+      expect(resolve({ schemes: ['rfc9421'] }).schemes).toEqual(new Set(['rfc9421']));
+      expect(resolve({ schemes: ['v1', 'rfc9421'] }).schemes).toEqual(new Set(['v1', 'rfc9421']));
     });
 
     it.each([
@@ -211,11 +214,13 @@ describe('resolveApiKeyAuthOptions', () => {
       [['v2'], '["v2"]'],
       [['v1', 'V0'], '["v1","V0"]'],
       [['hmac'], '["hmac"]'],
+      [['v1', 'RFC9421'], '["v1","RFC9421"]'],
+      [['rfc-9421'], '["rfc-9421"]'],
     ])('rejects %j', (schemes, shown) => {
       expectConfigError(
         () => resolve({ schemes: schemes as ('v0' | 'v1')[] }),
         InvalidOptionError,
-        invalidMessage('schemes', `must list 'v1' and/or 'v0', got ${shown}.`),
+        invalidMessage('schemes', `must list one or more of 'v1', 'rfc9421' and 'v0', got ${shown}.`),
       );
     });
   });
@@ -391,7 +396,7 @@ describe('resolveApiKeyAuthOptions', () => {
       expectConfigError(
         () => resolve({ signing: { apiKey: KEY, secret: S1, scheme: 'v2' as 'v1' } }),
         InvalidOptionError,
-        invalidMessage('signing.scheme', "must be 'v1' or 'v0', got 'v2'."),
+        invalidMessage('signing.scheme', "must be 'v1', 'rfc9421' or 'v0', got 'v2'."),
       );
     });
   });
