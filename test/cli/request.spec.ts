@@ -265,7 +265,7 @@ describe('service-auth request and sign, against a running app', () => {
       ['a Host header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Host: evil.example'], undefined, 'error: header Host is set by service-auth itself'],
       ['an X-API-* header', () => ['sign', 'GET', url(), '--key', apiKey, '-H', 'X-API-Signature: v1=00'], undefined, 'error: header X-API-Signature is set by service-auth itself'],
       ['a Signature-Input header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Signature-Input: sig1=()'], undefined, 'error: header Signature-Input is set by service-auth itself'],
-      ['a Content-Digest header', () => ['sign', 'POST', url(), '--key', apiKey, '--scheme', 'rfc9421', '-H', 'content-digest: sha-256=:AA==:'], undefined, 'error: header content-digest is set by service-auth itself'],
+      ['a Content-Digest header', () => ['sign', 'POST', url(), '--key', apiKey, '--scheme', 'rfc9421', '-H', 'content-digest: sha-256=:AA==:'], undefined, 'error: header Content-Digest is set by service-auth itself'],
       ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0."],
       ['a bad timeout', () => ['request', 'GET', url(), '--key', apiKey, '--timeout', 'soon'], undefined, /give a number of seconds/],
       ['no URL', () => ['request', 'GET', '--key', apiKey], undefined, "error: missing required argument 'url'"],
