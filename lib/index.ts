@@ -33,10 +33,18 @@ export type {
   ThrottlerRecord,
 } from './interfaces/nonce-and-rate-limit-store.interface.js';
 export type { ServiceCallerInfo } from './auth/service-caller.interface.js';
+export type { MetricsOptions, ObservabilityOptions, RefusalLogOptions } from './observability/observability-options.interface.js';
+export type {
+  ServiceAuthEvent,
+  ServiceAuthEventListener,
+  ServiceAuthEventScheme,
+} from './observability/service-auth-event.interface.js';
 
 export { ApiKeyGuard } from './auth/api-key.guard.js';
 export { ServiceAuthenticator, type VerifiedRequest } from './auth/service-authenticator.js';
 export { getServiceCaller } from './auth/service-caller.handoff.js';
+export { ServiceAuthObserver } from './observability/service-auth.observer.js';
+export { SERVICE_AUTH_ATTRIBUTES, SERVICE_AUTH_METER_NAME, SERVICE_AUTH_METRICS } from './observability/auth-metrics.js';
 export type { RoutePolicy } from './auth/route-policy.js';
 export { ServiceCaller } from './auth/service-caller.decorator.js';
 export { Public } from './auth/public.decorator.js';
@@ -72,6 +80,7 @@ export {
   SigningNotConfiguredError,
   WeakSecretError,
 } from './errors/configuration.error.js';
+export { OpenTelemetryApiMissingError } from './observability/observability.errors.js';
 export { UnsupportedDatabaseError } from './errors/unsupported-database.error.js';
 export { SUPPORTED_DATABASE_TYPES } from './database/supported-databases.js';
 export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';
