@@ -1,6 +1,5 @@
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
 import { trimHttpWhitespace } from '../protocol/index.js';
-import { hasContentEncoding } from './encoded-body.gate.js';
 import type { CallerCarrier } from './service-caller.handoff.js';
 
 /** The request shapes of Express and Fastify that the module reads. */
@@ -47,6 +46,12 @@ export function readSignedParts(request: IncomingRequest): SignedRequestParts {
     target: raw.originalUrl ?? raw.url ?? request.url,
     contentType: typeof contentType === 'string' ? trimHttpWhitespace(contentType) : '',
   };
+}
+
+/** Whether a request declares a `Content-Encoding` other than `identity`. */
+export function hasContentEncoding(headers: Record<string, unknown>): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding !== undefined && !(typeof encoding === 'string' && /^[ \t]*identity[ \t]*$/i.test(encoding));
 }
 
 /**

@@ -114,6 +114,11 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     this.observe(refusal, tracked[REQUEST], tracked[STARTED] ?? 0, verified.caller);
   }
 
+  /** A refusal made before the guard runs (Fastify's encoded-body gate). */
+  rejectedBeforeGuard(refusal: ServiceAuthException, request: IncomingRequest): void {
+    this.observe(refusal, request, this.start(), undefined);
+  }
+
   /** A refusal of `verify()`: observed, then thrown. */
   rejected(error: unknown, request: IncomingRequest, started: number): never {
     if (error instanceof ServiceAuthException) this.observe(error, request, started, undefined);
