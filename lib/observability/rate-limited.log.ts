@@ -18,7 +18,7 @@ export class RateLimitedLog {
     private readonly logger: Logger,
     private readonly level: LogLevel,
     private readonly maxPerMinute: number,
-    /** What the count of left-out lines is of, e.g. `refused requests`. */
+    /** What the left-out lines were about, e.g. `Refused requests`. */
     private readonly what: string,
     private readonly now: () => number = Date.now,
   ) {}
@@ -47,7 +47,7 @@ export class RateLimitedLog {
     if (this.dropped === 0) return;
     const dropped = this.dropped;
     this.dropped = 0;
-    this.emit(`${dropped} more ${this.what} were not logged in the last minute (at most ${this.maxPerMinute} lines per minute).`);
+    this.emit(`${this.what} not logged in the last minute: ${dropped} (at most ${this.maxPerMinute} lines a minute).`);
   }
 
   private emit(message: string): void {

@@ -53,8 +53,8 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     const { listeners, refusalLog } = options.observability;
     this.listeners = [...listeners];
     this.watching = this.listeners.length > 0;
-    this.refusalLog = refusalLog ? new RateLimitedLog(this.logger, refusalLog.level, refusalLog.maxPerMinute, 'refused requests') : undefined;
-    this.listenerErrors = new RateLimitedLog(this.logger, 'error', LISTENER_ERRORS_PER_MINUTE, 'listener failures');
+    this.refusalLog = refusalLog ? new RateLimitedLog(this.logger, refusalLog.level, refusalLog.maxPerMinute, 'Refused requests') : undefined;
+    this.listenerErrors = new RateLimitedLog(this.logger, 'error', LISTENER_ERRORS_PER_MINUTE, 'Listener failures');
   }
 
   /** Loads `@opentelemetry/api` (unless `observability.metrics` is `false`) and creates the instruments. */
