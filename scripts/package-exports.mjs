@@ -14,6 +14,7 @@ export const ENTRY_POINTS = {
   '.': 'index',
   './client': 'client/index',
   './redis': 'redis/index',
+  './terminus': 'terminus/index',
 };
 
 /** Where each build puts lib/: ESM keeps the repository layout (dist/cli imports ../lib), CJS has its own tree. */
