@@ -14,6 +14,7 @@ export const ENTRY_POINTS = {
   '.': 'index',
   './client': 'client/index',
   './redis': 'redis/index',
+  './swagger': 'swagger/index',
   './terminus': 'terminus/index',
 };
 
