@@ -13,11 +13,12 @@ export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
  * - `noop`: a global guard that returns `true` (Nest's own cost of having any guard);
  * - `v1`: ApiKeyGuard, scheme v1, cached key, in-memory nonce store, rate limits off;
  * - `full`: `v1` plus the per-key rate limit and the failed-attempt limit (the defaults' full stack);
+ * - `metrics`: `v1` with an OpenTelemetry SDK registered (every request counted and timed);
  * - `v0`: ApiKeyGuard, scheme v0 only;
  * - `passport`: @nestjs/passport's AuthGuard with passport-headerapikey and an in-memory key map.
  */
-export type AuthName = 'bare' | 'noop' | 'v1' | 'full' | 'v0' | 'passport';
-export const AUTHS: readonly AuthName[] = ['bare', 'noop', 'v1', 'full', 'v0', 'passport'];
+export type AuthName = 'bare' | 'noop' | 'v1' | 'metrics' | 'full' | 'v0' | 'passport';
+export const AUTHS: readonly AuthName[] = ['bare', 'noop', 'v1', 'metrics', 'full', 'v0', 'passport'];
 
 export type RouteName = 'get' | 'post';
 
@@ -42,6 +43,7 @@ export const DEFAULT_VARIANTS: Variant[] = ADAPTERS.flatMap((adapter) =>
       ['bare', 'get'],
       ['noop', 'get'],
       ['v1', 'get'],
+      ['metrics', 'get'],
       ['full', 'get'],
       ['v0', 'get'],
       ['passport', 'get'],

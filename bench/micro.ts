@@ -9,6 +9,7 @@ import {
   ApiKeyGuard,
   MemoryNonceStore,
   ServiceAuthenticator,
+  ServiceAuthObserver,
   MemoryThrottlerStorage,
   protocol,
   resolveApiKeyAuthOptions,
@@ -16,6 +17,7 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { BENCH_SECRET, GET_TARGET, isMain, jsonBody, makeNonces, nowSeconds, parseArgs, POST_TARGET, signFields } from './common.js';
+import { benchMeterProvider } from './otel.js';
 import type { MicroCase, MicroResult } from './report.js';
 
 const API_KEY = 'BenchKey0123456789abcdefghijklmn';
@@ -120,12 +122,16 @@ function contextFor(request: FakeRequest): ExecutionContext {
   } as unknown as ExecutionContext;
 }
 
-function makeGuard(options: ApiKeyAuthModuleOptions): ApiKeyGuard {
+/** The guard as the module makes it, its observer initialised (metrics: the global provider, none here, unless `options` give one). */
+async function makeGuard(options: ApiKeyAuthModuleOptions): Promise<ApiKeyGuard> {
   const resolved = resolveApiKeyAuthOptions({ secrets: [BENCH_SECRET], allowedHosts: ['127.0.0.1'], ...options });
   const record: ApiKeyRecord = { apiKey: API_KEY, serviceName: 'bench-client', revokedAt: null, expiresAt: null };
   const cache = new ApiKeyCache({ findByKey: async (key) => (key === API_KEY ? record : null) }, resolved);
   const adapterHost = { httpAdapter: { setHeader: () => undefined } } as unknown as HttpAdapterHost;
-  const authenticator = new ServiceAuthenticator(resolved, cache, new MemoryNonceStore(10_000_000), new MemoryThrottlerStorage());
+  const nonceStore = new MemoryNonceStore(10_000_000);
+  const observer = new ServiceAuthObserver(resolved, nonceStore, cache);
+  await observer.onModuleInit();
+  const authenticator = new ServiceAuthenticator(resolved, cache, nonceStore, new MemoryThrottlerStorage(), undefined, observer);
   return new ApiKeyGuard(authenticator, new Reflector(), adapterHost);
 }
 
@@ -166,6 +172,8 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     protocolVerify: { get: 0, post: 0 },
     guardV1: { get: 0, post: 0 },
     guardFull: { get: 0, post: 0 },
+    guardV1Metrics: { get: 0, post: 0 },
+    guardV1Listener: { get: 0, post: 0 },
   };
 
   for (const route of ['get', 'post'] as const) {
@@ -218,7 +226,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     // The request and context are made inside the loop, as a server makes them; the cost of
     // making them (and of awaiting a trivial async function) is measured alone and subtracted.
     const guardCase = async (options: ApiKeyAuthModuleOptions) => {
-      const guard = makeGuard(options);
+      const guard = await makeGuard(options);
       const count = iterations * repetitions;
       const warm = signMany(route, iterations);
       for (let i = 0; i < iterations; i++) await guard.canActivate(contextFor(makeRequest(route, warm, i)));
@@ -238,6 +246,8 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     result.protocolVerify[route] = timeSync(iterations, repetitions, verify);
     result.guardV1[route] = await guardCase({ rateLimit: false, failedAttempts: false });
     result.guardFull[route] = await guardCase({ rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 } });
+    result.guardV1Metrics![route] = await guardCase({ rateLimit: false, failedAttempts: false, observability: { metrics: { meterProvider: benchMeterProvider() } } });
+    result.guardV1Listener![route] = await guardCase({ rateLimit: false, failedAttempts: false, observability: { onAuthentication: () => undefined } });
   }
   return result;
 }
@@ -256,6 +266,8 @@ if (isMain(import.meta.url)) {
       describeCase('protocol verify', result.protocolVerify),
       describeCase('ApiKeyGuard.canActivate (v1)', result.guardV1),
       describeCase('ApiKeyGuard.canActivate (full stack)', result.guardFull),
+      describeCase('ApiKeyGuard.canActivate (v1, metrics on)', result.guardV1Metrics!),
+      describeCase('ApiKeyGuard.canActivate (v1, one listener)', result.guardV1Listener!),
     ].join('\n') + '\n',
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);

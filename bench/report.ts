@@ -20,6 +20,10 @@ export interface MicroResult {
   guardV1: MicroCase;
   /** The same with the per-key rate limit and the failed-attempt limit on. */
   guardFull: MicroCase;
+  /** `guardV1` with metrics recorded through an OpenTelemetry SDK MeterProvider (absent in older reports). */
+  guardV1Metrics?: MicroCase;
+  /** `guardV1` with one (empty) `onAuthentication` listener (absent in older reports). */
+  guardV1Listener?: MicroCase;
 }
 
 export interface QueriesResult {
@@ -237,6 +241,21 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
       met: value === null ? null : value >= 1.15,
     });
   }
+  for (const adapter of ['express', 'fastify'] as const) {
+    const withMetrics = `metrics-${adapter}-get`;
+    const without = `v1-${adapter}-get`;
+    const ratio = pairedMedian(report.runs, withMetrics, without, report.settings.maxOtherCpu, (a, b) => (b.rps > 0 ? a.rps / b.rps : null));
+    const addedUs = pairedMedian(report.runs, withMetrics, without, report.settings.maxOtherCpu, (a, b) =>
+      a.serverCpuUsPerRequest == null || b.serverCpuUsPerRequest == null ? null : a.serverCpuUsPerRequest - b.serverCpuUsPerRequest,
+    );
+    if (ratio === null) continue;
+    targets.push({
+      name: `cost of metrics (OpenTelemetry SDK) on the v1 guard, ${adapter === 'express' ? 'Express' : 'Fastify'}, GET`,
+      target: 'reported',
+      value: `${ratio.toFixed(2)}x the req/s${addedUs === null ? '' : `, ${addedUs >= 0 ? '+' : ''}${addedUs.toFixed(1)} us/req server CPU`}`,
+      met: null,
+    });
+  }
   const micro = report.micro;
   if (micro) {
     const post = micro.guardV1.post;
@@ -273,6 +292,7 @@ const AUTH_LABELS: Record<string, string> = {
   bare: 'bare route (no auth)',
   noop: 'no-op guard (Nest floor)',
   v1: 'v1 guard',
+  metrics: 'v1 guard + metrics (OpenTelemetry SDK)',
   full: 'full stack (v1 + rate limits + nonces)',
   v0: 'v0 guard',
   passport: 'passport-headerapikey',
@@ -328,6 +348,8 @@ export function markdown(report: BenchReport): string {
     lines.push(`| protocol verify (parse, hash, MAC, compare) | ${mi.protocolVerify.get.toFixed(2)} | ${mi.protocolVerify.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, v1 | ${mi.guardV1.get.toFixed(2)} | ${mi.guardV1.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, full stack | ${mi.guardFull.get.toFixed(2)} | ${mi.guardFull.post.toFixed(2)} |`);
+    if (mi.guardV1Metrics) lines.push(`| ApiKeyGuard.canActivate, v1, metrics (OpenTelemetry SDK) | ${mi.guardV1Metrics.get.toFixed(2)} | ${mi.guardV1Metrics.post.toFixed(2)} |`);
+    if (mi.guardV1Listener) lines.push(`| ApiKeyGuard.canActivate, v1, one audit listener | ${mi.guardV1Listener.get.toFixed(2)} | ${mi.guardV1Listener.post.toFixed(2)} |`);
   }
   if (report.queries) {
     const q = report.queries;

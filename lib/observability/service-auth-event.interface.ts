@@ -47,9 +47,9 @@ export interface ServiceAuthEvent {
 
 /**
  * Receives every `ServiceAuthEvent`. Called after the decision, outside the
- * request's processing (the next turn of the event loop): what it returns is
- * not awaited, and what it throws or rejects with is logged (rate-limited),
- * so it can neither change nor delay the answer. It must not block the event
- * loop, which every request shares.
+ * request's processing (the next turn of the event loop): what it returns
+ * (a promise, for an async listener) is not awaited, and what it throws or
+ * rejects with is logged (rate-limited), so it can neither change nor delay
+ * the answer. It must not block the event loop, which every request shares.
  */
-export type ServiceAuthEventListener = (event: ServiceAuthEvent) => void | Promise<unknown>;
+export type ServiceAuthEventListener = (event: ServiceAuthEvent) => void;

@@ -189,7 +189,7 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
 
   private call(listener: ServiceAuthEventListener, event: ServiceAuthEvent): void {
     try {
-      const outcome = listener(event);
+      const outcome: unknown = listener(event);
       if (isPromiseLike(outcome)) Promise.resolve(outcome).catch((error: unknown) => this.listenerFailed(error));
     } catch (error) {
       this.listenerFailed(error);
