@@ -64,6 +64,9 @@ const POST_BODY_SHA256 = protocol.sha256Hex(POST_BODY);
 /** Stands in for the signature where the server does not check one (same length as a v1 value). */
 const FAKE_V1_SIGNATURE = `v1=${'0'.repeat(64)}`;
 
+/** The variants whose requests each carry their own v1 signature (a new nonce per request). */
+const signsEachRequest = (auth: string): boolean => auth === 'v1' || auth === 'metrics' || auth === 'full';
+
 /** /proc/<pid>/stat utime + stime, in seconds (Linux); null elsewhere. */
 function processCpuSeconds(pid: number): number | null {
   try {
@@ -123,7 +126,7 @@ class SignedPool {
     readonly timestamp = String(nowSeconds()),
   ) {
     this.nonces = makeNonces(count);
-    if (variant.auth === 'v1' || variant.auth === 'full') {
+    if (signsEachRequest(variant.auth)) {
       this.signatures = this.nonces.map((nonce) => this.sign(nonce).signature);
     } else if (variant.auth === 'v0') {
       this.signatures = [this.sign(this.nonces[0] ?? 'unused-nonce-0000').signature];
@@ -155,7 +158,7 @@ class SignedPool {
       // Pool exhausted: sign now (costs the load generator CPU; counted and reported).
       this.signedDuringRun++;
       nonce = makeNonces(1)[0];
-      signature = this.variant.auth === 'v1' || this.variant.auth === 'full' ? this.sign(nonce).signature : (this.signatures?.[0] ?? FAKE_V1_SIGNATURE);
+      signature = signsEachRequest(this.variant.auth) ? this.sign(nonce).signature : (this.signatures?.[0] ?? FAKE_V1_SIGNATURE);
     } else {
       signature = this.signatures ? (this.signatures[i] ?? this.signatures[0]) : FAKE_V1_SIGNATURE;
     }
