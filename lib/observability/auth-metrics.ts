@@ -113,6 +113,7 @@ export class AuthMetrics {
     return new AuthMetrics(meter, sources);
   }
 
+  /** One decision: a count, and its duration when it was timed. */
   record(
     result: 'accepted' | 'rejected',
     code: string | undefined,

@@ -67,6 +67,7 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     this.watching = this.metrics !== undefined || this.listeners.length > 0;
   }
 
+  /** Stops the gauges' callback and writes the count of refusal lines left out, if any. */
   onModuleDestroy(): void {
     this.metrics?.close();
     this.refusalLog?.flush();
@@ -102,6 +103,7 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     return verified;
   }
 
+  /** An acceptance of `admit()`: recorded only while metrics or a listener are on. */
   accepted(verified: VerifiedRequest): void {
     if (!this.watching) return;
     const tracked = verified as VerifiedRequest & Tracked;

@@ -2,9 +2,12 @@
 // audit-event listener: an accepted request, and every refusal code of PROTOCOL.md, on both adapters.
 import { gzipSync } from 'node:zlib';
 import type { Attributes } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { SERVICE_AUTH_ATTRIBUTES as A, SERVICE_AUTH_METRICS, type ApiKeyAuthModuleOptions, type ServiceAuthErrorCode } from '../../lib/index.js';
+import { createRedisClient, redisBackends, redisReady } from '../../lib/redis/index.js';
 import { GUARD_CODES } from '../adversarial/harness.js';
+import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
 import { expectAuthError, freshNonce, nowSeconds, send, sendSigned, sign, type WireResponse } from '../support/signed-request.js';
 import { ADAPTERS, TEST_SECRET, type AdapterName, type TestAppOptions } from '../support/test-app.js';
 import { createObservedApp, sortPoints, type ObservedApp } from './observed-app.js';
@@ -248,6 +251,54 @@ describe.each(ADAPTERS)('metrics and audit events of each decision (%s)', (adapt
       }
     } finally {
       await t.close().catch(() => undefined);
+    }
+  });
+});
+
+describeWithRedisServer('metrics and audit events with the Redis stores (every outcome point answers asynchronously)', () => {
+  let redis: DisposableRedis;
+  let client: Redis;
+  beforeAll(async () => {
+    redis = await DisposableRedis.start();
+    client = createRedisClient(redis.url);
+    await redisReady(client);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it.each(ADAPTERS)('%s: accepted, replayed, rate limited, wrong signature, too many failed attempts', async (adapter) => {
+    const t = await createObservedApp(adapter, {
+      ...redisBackends(client, { keyPrefix: `obs-${adapter}:` }),
+      rateLimit: { limit: 2, ttlMs: 60_000 },
+      failedAttempts: { limit: 1, ttlMs: 60_000 },
+    });
+    try {
+      const { apiKey } = await t.keys.create('orders');
+      const key = { apiKey, secret: TEST_SECRET };
+      const wrong = { ...key, secret: 'another-secret-that-is-long-enough-0123456' };
+      const nonce = freshNonce();
+      expectAnswer(t, await sendSigned(t, { ...key, nonce }), 200);
+      expectAnswer(t, await sendSigned(t, { ...key, nonce }), 401, 'replayed_request');
+      expectAnswer(t, await sendSigned(t, key), 200);
+      expectAnswer(t, await sendSigned(t, key), 429, 'rate_limited');
+      expectAnswer(t, await sendSigned(t, wrong), 401, 'invalid_signature');
+      expectAnswer(t, await sendSigned(t, wrong), 429, 'too_many_failed_attempts');
+      const decisions = [
+        accepted(apiKey),
+        rejected('replayed_request', 401, { service: 'orders', apiKey }),
+        accepted(apiKey),
+        rejected('rate_limited', 429, { service: 'orders', apiKey }),
+        rejected('invalid_signature', 401, { apiKey }),
+        rejected('too_many_failed_attempts', 429, { apiKey }),
+      ];
+      expect(await t.attempts()).toEqual(expectedAttempts(decisions));
+      expect(await t.reader.histogramCounts(SERVICE_AUTH_METRICS.duration)).toEqual(expectedAttempts(decisions, false));
+      const events = await t.eventsArrived(decisions.length);
+      expect(events.map(({ time, address, ...rest }) => rest)).toEqual(decisions);
+    } finally {
+      await t.close();
     }
   });
 });
