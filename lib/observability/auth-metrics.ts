@@ -1,4 +1,4 @@
-import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, MeterProvider, ObservableGauge } from '@opentelemetry/api';
+import type { Attributes, BatchObservableCallback, Histogram, Meter, MeterProvider, Observable, ObservableCounter } from '@opentelemetry/api';
 import type { ResolvedObservability } from './observability-options.factory.js';
 import { OpenTelemetryApiMissingError } from './observability.errors.js';
 import type { ServiceAuthEventScheme } from './service-auth-event.interface.js';
@@ -8,7 +8,7 @@ export const SERVICE_AUTH_METER_NAME = 'nestjs-service-auth';
 
 /** The module's instruments (README, "Observability", lists each with its unit and attributes). */
 export const SERVICE_AUTH_METRICS = {
-  /** Counter, `{attempt}`: authentication decisions, by result, code, scheme and (authenticated) service. */
+  /** Counter (asynchronous), `{attempt}`: authentication decisions, by result, code, scheme and (authenticated) service. */
   attempts: 'service_auth.authentication.attempts',
   /** Histogram, `s`: from the start of verification to the decision, by result, code and scheme. */
   duration: 'service_auth.authentication.duration',
@@ -55,16 +55,22 @@ type OpenTelemetryApi = typeof import('@opentelemetry/api');
  * `false`, so the module loads and runs without it.
  */
 export class AuthMetrics {
-  private readonly attempts: Counter;
+  private readonly attempts: ObservableCounter;
   private readonly duration: Histogram;
-  private readonly gauges: ObservableGauge[];
+  private readonly observables: Observable[];
   private readonly observe: BatchObservableCallback;
+  /**
+   * The attempts counted so far, per attribute set, reported when the SDK
+   * collects: a synchronous counter would cost each request an SDK call
+   * (attribute hashing, a timestamp) for what a map entry counts here.
+   */
+  private readonly counts = new Map<string, Count>();
 
   private constructor(
     private readonly meter: Meter,
     sources: GaugeSources,
   ) {
-    this.attempts = meter.createCounter(SERVICE_AUTH_METRICS.attempts, {
+    this.attempts = meter.createObservableCounter(SERVICE_AUTH_METRICS.attempts, {
       description: 'Authentication decisions on incoming service requests, accepted or rejected.',
       unit: '{attempt}',
     });
@@ -78,9 +84,10 @@ export class AuthMetrics {
     const nonceLimit = gauge(SERVICE_AUTH_METRICS.nonceStoreLimit, 'Capacity of the in-memory nonce store.', '{nonce}');
     const cacheUsage = gauge(SERVICE_AUTH_METRICS.keyCacheUsage, 'API keys held by the key cache, found or unknown.', '{key}');
     const cacheLimit = gauge(SERVICE_AUTH_METRICS.keyCacheLimit, 'Bound of the key cache, per state.', '{key}');
-    this.gauges = [nonceUsage, nonceLimit, cacheUsage, cacheLimit];
+    this.observables = [this.attempts, nonceUsage, nonceLimit, cacheUsage, cacheLimit];
     const { nonceStore, keyCache, keyCacheMaxEntries } = sources;
     this.observe = (result) => {
+      for (const count of this.counts.values()) result.observe(this.attempts, count.value, count.attributes);
       if (nonceStore && typeof nonceStore.size === 'number' && typeof nonceStore.maxEntries === 'number') {
         result.observe(nonceUsage, nonceStore.size);
         result.observe(nonceLimit, nonceStore.maxEntries);
@@ -94,7 +101,7 @@ export class AuthMetrics {
         }
       }
     };
-    meter.addBatchObservableCallback(this.observe, this.gauges);
+    meter.addBatchObservableCallback(this.observe, this.observables);
   }
 
   /**
@@ -121,18 +128,34 @@ export class AuthMetrics {
     service: string | undefined,
     seconds: number | undefined,
   ): void {
-    const attributes: Attributes = { [SERVICE_AUTH_ATTRIBUTES.result]: result };
-    if (code !== undefined) attributes[SERVICE_AUTH_ATTRIBUTES.code] = code;
-    if (scheme !== undefined) attributes[SERVICE_AUTH_ATTRIBUTES.scheme] = scheme;
-    // Two objects: the SDK may keep the one it is given as the attributes of a new series.
-    if (seconds !== undefined) this.duration.record(seconds, attributes);
-    this.attempts.add(1, service === undefined ? attributes : { ...attributes, [SERVICE_AUTH_ATTRIBUTES.service]: service });
+    // Bounded: results x codes x schemes x the services of the key table.
+    const key = `${result}\0${code ?? ''}\0${scheme ?? ''}\0${service ?? ''}`;
+    let count = this.counts.get(key);
+    if (count === undefined) this.counts.set(key, (count = newCount(result, code, scheme, service)));
+    count.value++;
+    if (seconds !== undefined) this.duration.record(seconds, count.durationAttributes);
   }
 
-  /** Stops the gauges' callback (the app is closing). */
+  /** Stops the observable instruments' callback (the app is closing). */
   close(): void {
-    this.meter.removeBatchObservableCallback(this.observe, this.gauges);
+    this.meter.removeBatchObservableCallback(this.observe, this.observables);
   }
+}
+
+interface Count {
+  value: number;
+  /** All four attributes (those that apply). */
+  attributes: Attributes;
+  /** The same without the service. */
+  durationAttributes: Attributes;
+}
+
+function newCount(result: string, code: string | undefined, scheme: string | undefined, service: string | undefined): Count {
+  const durationAttributes: Attributes = { [SERVICE_AUTH_ATTRIBUTES.result]: result };
+  if (code !== undefined) durationAttributes[SERVICE_AUTH_ATTRIBUTES.code] = code;
+  if (scheme !== undefined) durationAttributes[SERVICE_AUTH_ATTRIBUTES.scheme] = scheme;
+  const attributes = service === undefined ? durationAttributes : { ...durationAttributes, [SERVICE_AUTH_ATTRIBUTES.service]: service };
+  return { value: 0, attributes: Object.freeze(attributes), durationAttributes: Object.freeze(durationAttributes) };
 }
 
 async function loadApi(required: boolean): Promise<OpenTelemetryApi | undefined> {
