@@ -44,7 +44,7 @@ export { ApiKeyGuard } from './auth/api-key.guard.js';
 export { ServiceAuthenticator, type VerifiedRequest } from './auth/service-authenticator.js';
 export { getServiceCaller } from './auth/service-caller.handoff.js';
 export { ServiceAuthObserver } from './observability/service-auth.observer.js';
-export { SERVICE_AUTH_ATTRIBUTES, SERVICE_AUTH_METER_NAME, SERVICE_AUTH_METRICS } from './observability/auth-metrics.js';
+export { SERVICE_AUTH_ATTRIBUTES, SERVICE_AUTH_METER_NAME, SERVICE_AUTH_METRICS } from './observability/metric-names.js';
 export type { RoutePolicy } from './auth/route-policy.js';
 export { ServiceCaller } from './auth/service-caller.decorator.js';
 export { Public } from './auth/public.decorator.js';

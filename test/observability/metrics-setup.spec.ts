@@ -63,6 +63,20 @@ describe.each(ADAPTERS)('the meter (%s)', (adapter) => {
     }
   });
 
+  it('two apps recording to one provider add their attempts up, and the counts outlive a closed app', async () => {
+    const apps = await Promise.all([0, 1].map(() => createTestApp({ adapter, auth: { observability: { metrics: { meterProvider: provider } } } })));
+    try {
+      for (const t of apps) {
+        const { apiKey } = await t.keys.create('orders');
+        expect((await sendSigned(t, { apiKey, secret: TEST_SECRET })).status).toBe(200);
+      }
+      await apps[0].close();
+      expect(await reader.points(M.attempts)).toEqual([{ ...one[0], value: 2 }]);
+    } finally {
+      await apps[1].close();
+    }
+  });
+
   it('the gauges: nonce store usage and capacity, key cache usage and bound per state', async () => {
     const t = await createObservedApp(adapter, { nonces: { maxEntries: 50 }, keyCache: { maxEntries: 7 } });
     try {
