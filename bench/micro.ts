@@ -158,6 +158,37 @@ async function timeAsync(iterations: number, repetitions: number, fn: (i: number
   return median(samples);
 }
 
+/**
+ * Microseconds per call of each guard, per round: every round times a batch
+ * of `iterations` fresh signed requests on each guard, in alternating order.
+ */
+async function interleaved(
+  guards: ApiKeyGuard[],
+  iterations: number,
+  rounds: number,
+  sign: (count: number) => SignedValues,
+  context: (values: SignedValues, i: number) => ExecutionContext,
+): Promise<number[][]> {
+  const times = guards.map(() => [] as number[]);
+  for (const guard of guards) {
+    const warm = sign(iterations);
+    for (let i = 0; i < iterations; i++) await guard.canActivate(context(warm, i));
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = guards.map((_, g) => g);
+    if (round % 2 === 1) order.reverse();
+    for (const g of order) {
+      const values = sign(iterations);
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) {
+        if (!(await guards[g].canActivate(context(values, i)))) throw new Error('guard refused a valid request');
+      }
+      times[g].push(Number(process.hrtime.bigint() - start) / 1000 / iterations);
+    }
+  }
+  return times;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1];
@@ -174,6 +205,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     guardFull: { get: 0, post: 0 },
     guardV1Metrics: { get: 0, post: 0 },
     guardV1Listener: { get: 0, post: 0 },
+    observabilityCost: { metrics: { get: 0, post: 0 }, listener: { get: 0, post: 0 } },
   };
 
   for (const route of ['get', 'post'] as const) {
@@ -246,8 +278,19 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
     result.protocolVerify[route] = timeSync(iterations, repetitions, verify);
     result.guardV1[route] = await guardCase({ rateLimit: false, failedAttempts: false });
     result.guardFull[route] = await guardCase({ rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 } });
-    result.guardV1Metrics![route] = await guardCase({ rateLimit: false, failedAttempts: false, observability: { metrics: { meterProvider: benchMeterProvider() } } });
-    result.guardV1Listener![route] = await guardCase({ rateLimit: false, failedAttempts: false, observability: { onAuthentication: () => undefined } });
+    // Metrics and a listener against the v1 guard in alternating batches, so that the machine's drift
+    // (larger than what they cost) hits all three alike: the cost is the median of the paired differences.
+    const v1 = { rateLimit: false as const, failedAttempts: false as const };
+    const [plain, withMetrics, withListener] = await Promise.all([
+      makeGuard(v1),
+      makeGuard({ ...v1, observability: { metrics: { meterProvider: benchMeterProvider() } } }),
+      makeGuard({ ...v1, observability: { onAuthentication: () => undefined } }),
+    ]);
+    const times = await interleaved([plain, withMetrics, withListener], iterations, repetitions * 3, (i) => signMany(route, i), (values, i) => contextFor(makeRequest(route, values, i)));
+    result.guardV1Metrics![route] = median(times[1]);
+    result.guardV1Listener![route] = median(times[2]);
+    result.observabilityCost!.metrics[route] = median(times[1].map((t, i) => t - times[0][i]));
+    result.observabilityCost!.listener[route] = median(times[2].map((t, i) => t - times[0][i]));
   }
   return result;
 }
@@ -268,6 +311,8 @@ if (isMain(import.meta.url)) {
       describeCase('ApiKeyGuard.canActivate (full stack)', result.guardFull),
       describeCase('ApiKeyGuard.canActivate (v1, metrics on)', result.guardV1Metrics!),
       describeCase('ApiKeyGuard.canActivate (v1, one listener)', result.guardV1Listener!),
+      describeCase('  added by metrics (paired with v1)', result.observabilityCost!.metrics),
+      describeCase('  added by one listener (paired with v1)', result.observabilityCost!.listener),
     ].join('\n') + '\n',
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -20,10 +20,16 @@ export interface MicroResult {
   guardV1: MicroCase;
   /** The same with the per-key rate limit and the failed-attempt limit on. */
   guardFull: MicroCase;
-  /** `guardV1` with metrics recorded through an OpenTelemetry SDK MeterProvider (absent in older reports). */
+  /**
+   * `guardV1` with metrics recorded through an OpenTelemetry SDK MeterProvider
+   * (absent in older reports). Measured in batches alternating with `guardV1`
+   * and `guardV1Listener`, request making included.
+   */
   guardV1Metrics?: MicroCase;
-  /** `guardV1` with one (empty) `onAuthentication` listener (absent in older reports). */
+  /** `guardV1` with one (empty) `onAuthentication` listener, measured likewise (absent in older reports). */
   guardV1Listener?: MicroCase;
+  /** What each adds to the v1 guard: the median of the differences between alternating batches. */
+  observabilityCost?: { metrics: MicroCase; listener: MicroCase };
 }
 
 export interface QueriesResult {
@@ -348,8 +354,12 @@ export function markdown(report: BenchReport): string {
     lines.push(`| protocol verify (parse, hash, MAC, compare) | ${mi.protocolVerify.get.toFixed(2)} | ${mi.protocolVerify.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, v1 | ${mi.guardV1.get.toFixed(2)} | ${mi.guardV1.post.toFixed(2)} |`);
     lines.push(`| ApiKeyGuard.canActivate, full stack | ${mi.guardFull.get.toFixed(2)} | ${mi.guardFull.post.toFixed(2)} |`);
-    if (mi.guardV1Metrics) lines.push(`| ApiKeyGuard.canActivate, v1, metrics (OpenTelemetry SDK) | ${mi.guardV1Metrics.get.toFixed(2)} | ${mi.guardV1Metrics.post.toFixed(2)} |`);
-    if (mi.guardV1Listener) lines.push(`| ApiKeyGuard.canActivate, v1, one audit listener | ${mi.guardV1Listener.get.toFixed(2)} | ${mi.guardV1Listener.post.toFixed(2)} |`);
+    const cost = mi.observabilityCost;
+    if (cost) {
+      const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+      lines.push(`| added by metrics (OpenTelemetry SDK registered), paired with v1 | ${signed(cost.metrics.get)} | ${signed(cost.metrics.post)} |`);
+      lines.push(`| added by one audit listener, paired with v1 | ${signed(cost.listener.get)} | ${signed(cost.listener.post)} |`);
+    }
   }
   if (report.queries) {
     const q = report.queries;
