@@ -16,6 +16,7 @@ import type {
 } from './interfaces/api-key-auth-options.interface.js';
 import type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
 import type { NonceStore } from './interfaces/nonce-store.interface.js';
+import { resolveObservabilityOptions, type ResolvedObservability } from './observability/observability-options.factory.js';
 import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
 
 /** A rate limit after defaults: requests per window, and how long going over blocks. */
@@ -42,6 +43,7 @@ export interface ResolvedApiKeyAuthOptions {
   nonces: { store: NonceStore | undefined; maxEntries: number };
   signing: Required<SigningCredentials> | undefined;
   apiKeyLength: number;
+  observability: ResolvedObservability;
 }
 
 type Env = Record<string, string | undefined>;
@@ -164,6 +166,7 @@ export function resolveApiKeyAuthOptions(
     },
     signing: resolveSigning(options.signing),
     apiKeyLength: resolveApiKeyLength(options.apiKeyLength),
+    observability: resolveObservabilityOptions(options.observability),
   };
 }
 

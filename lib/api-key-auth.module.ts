@@ -15,6 +15,7 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { EncodedBodyGate } from './auth/encoded-body.gate.js';
 import { ServiceAuthenticator } from './auth/service-authenticator.js';
 import type { ApiKeyAuthModuleOptions } from './interfaces/api-key-auth-options.interface.js';
+import { ServiceAuthObserver } from './observability/service-auth.observer.js';
 import { ApiKeyService } from './services/api-key.service.js';
 import { KeyUsageRecorder } from './services/key-usage.recorder.js';
 import { SigningService } from './signing/signing.service.js';
@@ -65,6 +66,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyService,
     KeyUsageRecorder,
     ServiceAuthenticator,
+    ServiceAuthObserver,
     EncodedBodyGate,
     SigningService,
   ],
@@ -77,6 +79,7 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
     ApiKeyService,
     KeyUsageRecorder,
     ServiceAuthenticator,
+    ServiceAuthObserver,
     SigningService,
   ],
 })

@@ -33,12 +33,20 @@ export type {
   ThrottlerRecord,
 } from './interfaces/nonce-and-rate-limit-store.interface.js';
 export type { ServiceCallerInfo } from './auth/service-caller.interface.js';
+export type { MetricsOptions, ObservabilityOptions, RefusalLogOptions } from './observability/observability-options.interface.js';
+export type {
+  ServiceAuthEvent,
+  ServiceAuthEventListener,
+  ServiceAuthEventScheme,
+} from './observability/service-auth-event.interface.js';
 
 export { ApiKeyGuard } from './auth/api-key.guard.js';
 export { ServiceAuthenticator, type VerifiedRequest } from './auth/service-authenticator.js';
 export { getServiceCaller, keyRateLimitOf } from './auth/service-caller.handoff.js';
 export type { RoutePolicy, RouteRateLimit } from './auth/route-policy.js';
 export { RateLimit } from './auth/rate-limit.decorator.js';
+export { ServiceAuthObserver } from './observability/service-auth.observer.js';
+export { SERVICE_AUTH_ATTRIBUTES, SERVICE_AUTH_METER_NAME, SERVICE_AUTH_METRICS } from './observability/metric-names.js';
 export { ServiceCaller } from './auth/service-caller.decorator.js';
 export { Public } from './auth/public.decorator.js';
 export { AllowServices } from './auth/allow-services.decorator.js';
@@ -77,6 +85,7 @@ export {
   SigningNotConfiguredError,
   WeakSecretError,
 } from './errors/configuration.error.js';
+export { OpenTelemetryApiMissingError } from './observability/observability.errors.js';
 export { UnsupportedDatabaseError } from './errors/unsupported-database.error.js';
 export { SUPPORTED_DATABASE_TYPES } from './database/supported-databases.js';
 export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';

@@ -15,6 +15,8 @@ export const ENTRY_POINTS = {
   './client': 'client/index',
   './redis': 'redis/index',
   './throttler': 'throttler/index',
+  './swagger': 'swagger/index',
+  './terminus': 'terminus/index',
 };
 
 /** Where each build puts lib/: ESM keeps the repository layout (dist/cli imports ../lib), CJS has its own tree. */

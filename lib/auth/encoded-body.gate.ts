@@ -1,7 +1,9 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
 import { HEADER_SIGNATURE } from '../protocol/index.js';
+import { hasContentEncoding, type IncomingRequest } from './request.reader.js';
 
 interface FastifyLike {
   addHook(
@@ -15,12 +17,6 @@ interface FastifyReplyLike {
   send(body: unknown): unknown;
 }
 
-/** Whether a request declares a `Content-Encoding` other than `identity`. */
-export function hasContentEncoding(headers: Record<string, unknown>): boolean {
-  const encoding = headers['content-encoding'];
-  return encoding !== undefined && !(typeof encoding === 'string' && /^[ \t]*identity[ \t]*$/i.test(encoding));
-}
-
 /**
  * Refuses signed requests with an encoded body on Fastify before its body
  * parser sees them, as the guard does on Express (where the body parser
@@ -30,7 +26,10 @@ export function hasContentEncoding(headers: Record<string, unknown>): boolean {
  */
 @Injectable()
 export class EncodedBodyGate implements OnModuleInit {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() private readonly observer?: ServiceAuthObserver,
+  ) {}
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
@@ -38,8 +37,9 @@ export class EncodedBodyGate implements OnModuleInit {
     const refusal = new ServiceAuthException('unsupported_content_encoding');
     (adapter.getInstance() as FastifyLike).addHook('onRequest', (request, reply, done) => {
       const signed = request.headers[HEADER_SIGNATURE] !== undefined || request.headers['signature-input'] !== undefined;
-      if (signed && hasContentEncoding(request.headers)) reply.code(refusal.getStatus()).send(refusal.getResponse());
-      else done();
+      if (!signed || !hasContentEncoding(request.headers)) return done();
+      this.observer?.rejectedBeforeGuard(refusal, request as unknown as IncomingRequest);
+      reply.code(refusal.getStatus()).send(refusal.getResponse());
     });
   }
 }

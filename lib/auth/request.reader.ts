@@ -1,6 +1,5 @@
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
 import { trimHttpWhitespace } from '../protocol/index.js';
-import { hasContentEncoding } from './encoded-body.gate.js';
 import type { CallerCarrier } from './service-caller.handoff.js';
 
 /** The request shapes of Express and Fastify that the module reads. */
@@ -57,6 +56,12 @@ export function requestTarget(request: IncomingRequest): string {
 /** Node's header lines as received, when the framework exposes them. */
 export function rawHeadersOf(request: IncomingRequest): string[] | undefined {
   return (request.raw ?? request).rawHeaders ?? request.rawHeaders;
+}
+
+/** Whether a request declares a `Content-Encoding` other than `identity`. */
+export function hasContentEncoding(headers: Record<string, unknown>): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding !== undefined && !(typeof encoding === 'string' && /^[ \t]*identity[ \t]*$/i.test(encoding));
 }
 
 /**

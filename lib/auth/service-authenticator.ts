@@ -5,6 +5,7 @@ import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.
 import { ServiceAuthException } from '../errors/service-auth.exception.js';
 import { isKeyActive, type ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
 import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
 import {
   HEADER_SERVER_TIME,
   HEADER_SERVER_TIME_SIGNATURE,
@@ -63,6 +64,7 @@ export class ServiceAuthenticator implements OnModuleInit {
   private readonly failedAttempts: FailedAttemptLimiter;
   private readonly admission: RequestAdmission;
   private readonly keyStoreFailed = storeFailure(this.logger, 'key_store_unavailable', 'API key store unavailable');
+  private readonly observer: ServiceAuthObserver;
 
   constructor(
     @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedApiKeyAuthOptions,
@@ -70,7 +72,9 @@ export class ServiceAuthenticator implements OnModuleInit {
     @Inject(NONCE_STORE) private readonly nonceStore: NonceStore,
     @Inject(API_KEY_THROTTLER_STORAGE) private readonly throttlerStorage: ThrottlerStorage,
     @Optional() private readonly keyUsage?: KeyUsageRecorder,
+    @Optional() observer?: ServiceAuthObserver,
   ) {
+    this.observer = observer ?? new ServiceAuthObserver(options);
     this.verifier = new SignatureVerifier(options);
     const rateLimitFailed = storeFailure(this.logger, 'rate_limit_store_unavailable', 'Rate-limit storage unavailable');
     const nonceFailed = storeFailure(this.logger, 'nonce_store_unavailable', 'Nonce store unavailable, refusing signed requests');
@@ -105,11 +109,16 @@ export class ServiceAuthenticator implements OnModuleInit {
 
   /** Steps 1 to 4, with failures counted per address (`429 too_many_failed_attempts` over the limit). */
   verify(request: IncomingRequest): MaybePromise<VerifiedRequest> {
+    const started = this.observer.start();
     try {
       const verified = this.verifyRequest(request);
-      return isPromiseLike(verified) ? Promise.resolve(verified).catch((error: unknown) => this.failed(error, request)) : verified;
+      if (!isPromiseLike(verified)) return this.observer.verified(verified, request, started);
+      return Promise.resolve(verified).then(
+        (found) => this.observer.verified(found, request, started),
+        (error: unknown) => this.failed(error, request, started),
+      );
     } catch (error) {
-      return this.failed(error, request);
+      return this.failed(error, request, started);
     }
   }
 
@@ -127,6 +136,7 @@ export class ServiceAuthenticator implements OnModuleInit {
       });
       const done = (): ServiceCallerInfo => {
         this.keyUsage?.record(caller.apiKey);
+        this.observer.accepted(verified);
         return caller;
       };
       if (!isPromiseLike(admitted)) return done();
@@ -135,9 +145,9 @@ export class ServiceAuthenticator implements OnModuleInit {
         this.checkRemembered(caller.apiKey, verified.nonce, verified.timestampSeconds);
         return done();
       };
-      return Promise.resolve(admitted).then(recheck).catch((error: unknown) => this.refused(error));
+      return Promise.resolve(admitted).then(recheck).catch((error: unknown) => this.refused(error, verified));
     } catch (error) {
-      return this.refused(error);
+      return this.refused(error, verified);
     }
   }
 
@@ -241,8 +251,17 @@ export class ServiceAuthenticator implements OnModuleInit {
     });
   }
 
+  /** A failure of steps 1 to 4, answered (as `countFailure` decides) and observed. */
+  private failed(error: unknown, request: IncomingRequest, started: number): never | Promise<never> {
+    try {
+      return this.countFailure(error, request).catch((answer: unknown) => this.observer.rejected(answer, request, started));
+    } catch (answer) {
+      return this.observer.rejected(answer, request, started);
+    }
+  }
+
   /** A failure of steps 1 to 4: counted against the client address, then answered. */
-  private failed(error: unknown, request: IncomingRequest): never | Promise<never> {
+  private countFailure(error: unknown, request: IncomingRequest): Promise<never> {
     const refusal = this.asRefusal(error);
     if (refusal.getStatus() !== 401) throw refusal;
     if (refusal.code === 'unverifiable_body') {
@@ -252,21 +271,20 @@ export class ServiceAuthenticator implements OnModuleInit {
           'and urlencoded, register a body parser that keeps the raw bytes).',
       );
     }
-    const address = clientAddress(request);
-    this.logger.debug(`Rejected request from ${address}: ${refusal.code}`);
-    const blocked = this.failedAttempts.recordFailure(address);
+    const blocked = this.failedAttempts.recordFailure(clientAddress(request));
     return andThen(blocked, (retryAfter): never => {
       if (retryAfter === undefined) throw this.refused(refusal);
       throw new ServiceAuthException('too_many_failed_attempts', undefined, { 'Retry-After': String(retryAfter) });
-    }) as never | Promise<never>;
+    }) as Promise<never>;
   }
 
-  /** A refusal as answered: every 401 carries `X-API-Server-Time`. */
-  private refused(error: unknown): never {
+  /** A refusal as answered: every 401 carries `X-API-Server-Time`. A refusal of `admit()` is observed here. */
+  private refused(error: unknown, verified?: VerifiedRequest): never {
     const refusal = this.asRefusal(error);
     if (refusal.getStatus() === 401 && refusal.headers[HEADER_SERVER_TIME] === undefined) {
       refusal.headers[HEADER_SERVER_TIME] = String(nowSeconds());
     }
+    if (verified) this.observer.rejectedAfterVerification(refusal, verified);
     throw refusal;
   }
 

@@ -1,4 +1,5 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { ObservabilityOptions } from '../observability/observability-options.interface.js';
 import type { SignatureScheme } from '../protocol/index.js';
 import type { KeyInvalidationBus } from './key-invalidation-bus.interface.js';
 import type { NonceStore } from './nonce-store.interface.js';
@@ -149,6 +150,13 @@ export interface ApiKeyAuthModuleOptions {
    * keep their length; the guard accepts any key of 16 to 128 characters.
    */
   apiKeyLength?: number;
+  /**
+   * OpenTelemetry metrics, listeners of every authentication decision (audit
+   * events), and the refusal log (README, "Observability"). Default: metrics
+   * where `@opentelemetry/api` and an SDK are installed, no listener, refusals
+   * logged at `debug`, at most 60 lines per minute.
+   */
+  observability?: ObservabilityOptions;
 }
 
 /** Options that decide the module's shape, so they are given outside `useFactory`. */

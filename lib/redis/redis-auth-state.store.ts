@@ -67,6 +67,11 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return this.monitor.rememberedSinceSeconds;
   }
 
+  /** The client's connection status (`ready` when connected), as ioredis reports it; read by the Terminus health indicator. */
+  get connectionStatus(): string {
+    return this.client.status;
+  }
+
   /**
    * Waits for the connection (up to 5 s) and checks every Redis node: rejects
    * with `RedisEvictionPolicyError` on one whose `maxmemory-policy` is not

@@ -55,6 +55,11 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     return this.load(apiKey);
   }
 
+  /** Keys held now: found ones, and ones remembered as unknown (each bounded by `keyCache.maxEntries`). */
+  sizes(): { found: number; unknown: number } {
+    return { found: this.found.size, unknown: this.unknown.size };
+  }
+
   async onModuleInit(): Promise<void> {
     const bus = this.options.keyInvalidation;
     if (!bus) return;

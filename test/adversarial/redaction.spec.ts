@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -19,13 +20,15 @@ import {
 } from '../../lib/index.js';
 import { buildTestControllers, createTestApp, HandlerLog, type AdapterName, type TestApp, type TestAppOptions } from '../support/test-app.js';
 import { nowSeconds, send, sign, type SignSpec, type WireRequest, type WireResponse } from '../support/signed-request.js';
+import { TestMetricReader } from '../observability/observed-app.js';
 import { GUARD_CODES, guardAnswerProblem } from './harness.js';
 
 /**
  * PROTOCOL.md: "No response, log line or metric ever contains a secret or a
  * full signature." Every log line of every level (a LoggerService given to
  * NestFactory), everything written to the console, stdout and stderr, every
- * answer (status line, headers, body) and every startup error is captured
+ * answer (status line, headers, body), every audit event, the attributes of
+ * every metric point, and every startup error is captured
  * while every path runs: each error code of ServiceAuthErrorCode, successes
  * with the current and the previous secret, schemes v0 and v1, shared and
  * derived secrets, key rotation and revocation, outgoing signed calls, store
@@ -89,6 +92,18 @@ const consoleLines: string[] = [];
 const answers: string[] = [];
 /** Startup errors and anything else thrown at the test. */
 const thrown: string[] = [];
+/** Every audit event (`observability.onAuthentication`), as JSON. */
+const events: string[] = [];
+/** The metrics of every app, read at the end. */
+const metricReader = new TestMetricReader();
+const meterProvider = new MeterProvider({ readers: [metricReader] });
+
+/** Every metric point's name and attributes. */
+async function metricLines(): Promise<string[]> {
+  const metrics = [...(await metricReader.metrics()).values()];
+  return metrics.flatMap((metric) => metric.dataPoints.map((point) => `${metric.descriptor.name} ${JSON.stringify(point.attributes)}`));
+}
+
 /** Strings that must appear nowhere (secrets, signatures, MACs), with what they are. */
 const forbidden = new Map<string, string>();
 
@@ -249,7 +264,8 @@ async function expectAccepted(t: TestApp, wire: WireRequest): Promise<void> {
 }
 
 function app(adapter: AdapterName, mode: Mode, auth: ApiKeyAuthModuleOptions = {}, options: Partial<TestAppOptions> = {}): Promise<TestApp> {
-  return createTestApp({ adapter, logger, ...options, auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0', 'rfc9421'], ...auth } });
+  const observability = { metrics: { meterProvider }, onAuthentication: (event: unknown) => void events.push(JSON.stringify(event)) };
+  return createTestApp({ adapter, logger, ...options, auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0', 'rfc9421'], observability, ...auth } });
 }
 
 /** Boots the module as configured and returns the startup error (the app must not start). */
@@ -511,7 +527,7 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     codesSeen.clear();
   }, 60_000);
 
-  it('captured something of every kind: the checks below are not vacuous', () => {
+  it('captured something of every kind: the checks below are not vacuous', async () => {
     const all = logger.lines.join('\n');
     expect(all).toMatch(/\[debug\] Rejected request from/);
     expect(all).toMatch(/\[error\] API key store unavailable/);
@@ -521,17 +537,22 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     expect(all).toMatch(/\[error\] Could not tell other instances to drop API key/);
     expect(thrown.join('\n')).toMatch(/WeakSecretError/);
     expect(answers.length).toBeGreaterThan(40);
+    expect(events.length).toBeGreaterThan(40);
+    expect(events.join('\n')).toContain('"result":"rejected"');
+    expect((await metricLines()).join('\n')).toContain('"service_auth.service":"orders"');
     expect(forbidden.size).toBeGreaterThan(500);
     const kinds = new Set(forbidden.values());
     expect(kinds).toContain('an rfc9421 signature sent (base64)');
     expect(kinds).toContain('an rfc9421 MAC the verifier computes (base64)');
   });
 
-  it('no log line, console output, answer or startup error contains a secret, a signature or a MAC', () => {
+  it('no log line, console output, answer, audit event, metric attribute or startup error contains a secret, a signature or a MAC', async () => {
     const sources: Array<[string, string[]]> = [
       ['log line', logger.lines],
       ['console/stdout/stderr', consoleLines],
       ['answer', answers],
+      ['audit event', events],
+      ['metric point', await metricLines()],
       ['startup error', thrown],
     ];
     // One report per leaking line: what leaked first, and where.

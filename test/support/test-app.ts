@@ -96,6 +96,8 @@ export interface TestAppOptions {
   port?: number;
   /** Controllers added to the probe controllers. */
   controllers?: Type[];
+  /** Modules the app module imports besides TypeORM and ApiKeyAuthModule. */
+  imports?: Type[];
 }
 
 export interface TestApp {
@@ -141,6 +143,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
         ...options.auth,
         ...options.extras,
       }),
+      ...(options.imports ?? []),
     ],
     controllers: [...buildTestControllers(log), ...(options.controllers ?? [])],
   })

@@ -59,6 +59,7 @@ describe('resolveApiKeyAuthOptions', () => {
         nonces: { store: undefined, maxEntries: 1_000_000 },
         signing: undefined,
         apiKeyLength: 32,
+        observability: { metrics: 'auto', listeners: [], refusalLog: { level: 'debug', maxPerMinute: 60 } },
       });
     });
 
