@@ -81,6 +81,15 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
     return this.monitor.checkAll();
   }
 
+  /**
+   * Reads every node's policy again now, even on a connection already
+   * checked (a policy changed with `CONFIG SET` is otherwise seen at the
+   * next reconnect): for health checks. Rejects as `checkUsable()` does.
+   */
+  probeUsable(): Promise<void> {
+    return this.monitor.checkAll(5_000, true);
+  }
+
   /** `NonceStore.recordOnce`: `SET NX` with a relative TTL, on the key `admit` uses for the same nonce. */
   async recordOnce(key: string, expiresAtSeconds: number): Promise<boolean> {
     await this.monitor.assertUsable();

@@ -68,14 +68,15 @@ export class RedisServerMonitor {
   /**
    * At startup: waits for the connection, then checks every node (every
    * master and replica of a Cluster). Rejects with a named configuration
-   * error when a node may evict keys.
+   * error when a node may evict keys. `fresh`: read every node again, even
+   * one already checked on its current connection (a health check).
    */
-  async checkAll(timeoutMs = 5_000): Promise<void> {
+  async checkAll(timeoutMs = 5_000, fresh = false): Promise<void> {
     await redisReady(this.client, timeoutMs);
     if (this.client instanceof Cluster && this.client.options.enableOfflineQueue !== false) {
       throw new RedisClusterOfflineQueueError();
     }
-    await Promise.all(this.nodes().map((node) => this.checkedNow(node)));
+    await Promise.all(this.nodes().map((node) => (fresh ? this.check(node) : this.checkedNow(node))));
     this.started = true;
   }
 

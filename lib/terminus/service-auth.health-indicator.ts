@@ -24,6 +24,8 @@ interface Bounded {
 interface Connected {
   connectionStatus: string;
   checkUsable(): Promise<void>;
+  /** Reads the server again even on a connection already checked. */
+  probeUsable?(): Promise<void>;
 }
 
 const isBounded = (store: object): store is Bounded =>
@@ -99,7 +101,7 @@ export class ServiceAuthHealthIndicator {
       if (store.connectionStatus !== 'ready') {
         return indicator.down({ store: 'redis', reason: `Redis is not connected (${store.connectionStatus}): signed requests are refused (503).` });
       }
-      const probe = await timedProbe(() => store.checkUsable(), timeoutMs);
+      const probe = await timedProbe(() => (store.probeUsable ? store.probeUsable() : store.checkUsable()), timeoutMs);
       if (probe.error !== undefined) {
         this.logger.warn(`The nonce store is down: ${describeError(probe.error)}`);
         return indicator.down({ store: 'redis', reason: publicReason('Redis', probe.error), responseTimeMs: probe.ms });
