@@ -1,5 +1,8 @@
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import { expectRejected, send, sendSigned, sign } from '../support/signed-request.js';
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 const JSON_BODY = '{"amount": 12.5, "currency":"EUR", "tags":["a","b"]}';
 
@@ -128,6 +131,39 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
         expect(res.status).toBe(415);
         expect(t.log.calls).toEqual([]);
       }
+    });
+  });
+
+  // The parsers of README "1. Create the app with the raw body", for text/plain.
+  describe('app with the README text/plain parser', () => {
+    let t: TestApp;
+    let apiKey: string;
+    beforeAll(async () => {
+      const configure = (app: INestApplication) => {
+        if (adapter === 'express') (app as NestExpressApplication).useBodyParser('text');
+        else (app as NestFastifyApplication).useBodyParser('text/plain', {}, (_req, body, done) => done(null, body.toString('utf8')));
+      };
+      t = await createTestApp({ adapter, rawBody: true, configure });
+      ({ apiKey } = await t.keys.create('orders'));
+    });
+    afterAll(() => t?.close());
+    beforeEach(() => {
+      t.log.calls.length = 0;
+    });
+
+    it('accepts a signed text/plain body, and the handler gets it as a string', async () => {
+      const body = 'plain text, ünïcode';
+      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body, contentType: 'text/plain' });
+      const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'text/plain' }, body });
+      expect(res.status).toBe(201);
+      expect(res.json).toEqual({ caller: 'orders', body });
+      expect(t.log.calls).toEqual(['create']);
+    });
+
+    it('refuses a text/plain body whose bytes differ from the signed ones', async () => {
+      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: 'signed', contentType: 'text/plain' });
+      const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'text/plain' }, body: 'altered' });
+      expectRejected(t, res, 401, 'invalid_signature');
     });
   });
 });

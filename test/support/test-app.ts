@@ -98,6 +98,8 @@ export interface TestAppOptions {
   controllers?: Type[];
   /** Modules the app module imports besides TypeORM and ApiKeyAuthModule. */
   imports?: Type[];
+  /** Runs on the created app before it listens (body parsers, for example). */
+  configure?: (app: INestApplication) => void;
 }
 
 export interface TestApp {
@@ -156,6 +158,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     rawBody: options.rawBody ?? true,
     logger: options.logger ?? false,
   });
+  options.configure?.(app);
   const beforeGuard = options.beforeGuard;
   if (beforeGuard && adapter instanceof FastifyAdapter) {
     adapter.getInstance().addHook('onRequest', async (request) => beforeGuard(request as unknown as Record<string, unknown>));
