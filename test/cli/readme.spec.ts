@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { assertCliBuilt, runCli } from '../support/cli.js';
-
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+import { README, readmeSection } from '../support/readme.js';
 
 /** The commands `service-auth <group> --help` lists (without `help` itself). */
 async function commandsOf(...group: string[]): Promise<string[]> {
@@ -11,12 +9,9 @@ async function commandsOf(...group: string[]): Promise<string[]> {
   return [...list.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((name) => name !== 'help');
 }
 
-/** The README section of the CLI, from its heading to the next `## ` heading. */
+/** The README section of the CLI. */
 function cliSection(): string {
-  const start = README.indexOf('\n## Key management and the CLI\n');
-  expect(start).toBeGreaterThan(0);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end === -1 ? undefined : end);
+  return readmeSection('Keys and the CLI');
 }
 
 describe('README', () => {
@@ -29,7 +24,7 @@ describe('README', () => {
     expect(commands).toHaveLength(8);
 
     const section = cliSection();
-    const headings = [...section.matchAll(/^### `([^`]+)`/gm)].map((m) => m[1]);
+    const headings = [...section.matchAll(/^#### `([^`]+)`/gm)].map((m) => m[1]);
     const examples = [...section.matchAll(/```console\n([\s\S]*?)```/g)].map((m) => m[1]);
     for (const command of commands) {
       expect(headings.some((heading) => heading === command || heading.startsWith(`${command} `))).toBe(true);

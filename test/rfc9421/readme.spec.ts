@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { readmeSection } from '../support/readme.js';
 import { loadRfc9421Vectors } from './rfc9421-helpers.js';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-
-/** The README section "Calling from other languages with RFC 9421", to the next `## ` heading. */
+/** The README section "Calling from other languages with RFC 9421". */
 function section(): string {
-  const start = README.indexOf('\n## Calling from other languages with RFC 9421\n');
-  expect(start).toBeGreaterThan(0);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end === -1 ? undefined : end);
+  return readmeSection('Calling from other languages with RFC 9421');
 }
 
 describe('README: Calling from other languages with RFC 9421', () => {
