@@ -209,7 +209,8 @@ describe.each(ADAPTERS)('credentials (%s)', (adapter) => {
   describe('stale_timestamp (default tolerance 300 s)', () => {
     it.each([
       ['301 s in the past', -301],
-      ['301 s in the future', 301],
+      // 305, not 301: the server's clock may tick a second between signing and checking.
+      ['305 s in the future', 305],
       ['one hour in the past', -3600],
       ['one hour in the future', 3600],
     ])('answers 401 for a correctly signed request %s', async (_name, offset) => {

@@ -80,7 +80,8 @@ describe.each(ADAPTERS)('hardening (%s)', (adapter) => {
     });
 
     it.each([
-      ['301 s in the future', 301],
+      // 305, not 301: the server's clock may tick a second between signing and checking.
+      ['305 s in the future', 305],
       ['301 s in the past', -301],
     ])('a timestamp %s is stale, checked before any signature check', async (_name, skew) => {
       const { signatureChecks } = instrument(t);
