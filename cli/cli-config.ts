@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 // Light modules only (no Nest, no TypeORM), so that usage errors and --help answer fast.
 import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
-import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
-import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
+import { ApiKeyAuthConfigurationError } from '../lib/api-key-auth-configuration.errors.js';
+import type { SecretMode } from '../lib/api-key-auth-options.interface.js';
 import { CliError, UsageError } from './cli.error.js';
 import {
   envValue,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKey, apiKeyAuthMigrations } from '../lib/index.js';
-import { API_KEYS_TABLE } from '../lib/entities/api-key.entity.js';
+import { API_KEYS_TABLE } from '../lib/keys/api-key.entity.js';
 import { describeDatabase, type CliConfig } from './cli-config.js';
 import { CliError, firstLine } from './cli.error.js';
 

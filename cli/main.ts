@@ -3,8 +3,8 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
-import { ApiKeyManagementError, NoActiveKeyError } from '../lib/errors/key-management.error.js';
+import { ApiKeyAuthConfigurationError } from '../lib/api-key-auth-configuration.errors.js';
+import { ApiKeyManagementError, NoActiveKeyError } from '../lib/keys/key-management.errors.js';
 import { keysCommand } from './commands/keys.command.js';
 import { migrateCommand } from './commands/migrate.command.js';
 import { requestCommand, SECRET_ENV, signCommand } from './commands/request.command.js';

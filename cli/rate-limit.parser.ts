@@ -1,5 +1,5 @@
-import { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from '../lib/entities/key-rate-limit.transformer.js';
-import type { KeyRateLimit } from '../lib/interfaces/api-key-record.interface.js';
+import { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from '../lib/keys/key-rate-limit.transformer.js';
+import type { KeyRateLimit } from '../lib/keys/api-key-record.interface.js';
 import { UsageError } from './cli.error.js';
 import { parseDuration } from './duration.parser.js';
 

@@ -7,15 +7,15 @@ import {
   DEFAULT_RATE_LIMIT,
 } from './api-key-auth.constants.js';
 import { AllowedHosts } from './auth/allowed-hosts.js';
-import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
-import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
+import { InvalidOptionError, MissingSecretError, WeakSecretError } from './api-key-auth-configuration.errors.js';
+import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './keys/api-key.generator.js';
 import type {
   ApiKeyAuthModuleOptions,
   SecretMode,
   SigningCredentials,
-} from './interfaces/api-key-auth-options.interface.js';
-import type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
-import type { NonceStore } from './interfaces/nonce-store.interface.js';
+} from './api-key-auth-options.interface.js';
+import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
+import type { NonceStore } from './stores/nonce-store.interface.js';
 import { resolveObservabilityOptions, type ResolvedObservability } from './observability/observability-options.factory.js';
 import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
 

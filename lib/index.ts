@@ -21,17 +21,17 @@ export type {
   RateLimitOptions,
   SecretMode,
   SigningCredentials,
-} from './interfaces/api-key-auth-options.interface.js';
-export type { ApiKeyRecord, KeyRateLimit } from './interfaces/api-key-record.interface.js';
-export type { ApiKeyStore } from './interfaces/api-key-store.interface.js';
-export type { NonceStore } from './interfaces/nonce-store.interface.js';
-export type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
+} from './api-key-auth-options.interface.js';
+export type { ApiKeyRecord, KeyRateLimit } from './keys/api-key-record.interface.js';
+export type { ApiKeyStore } from './stores/api-key-store.interface.js';
+export type { NonceStore } from './stores/nonce-store.interface.js';
+export type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
 export type {
   Admission,
   AdmissionResult,
   NonceAndRateLimitStore,
   ThrottlerRecord,
-} from './interfaces/nonce-and-rate-limit-store.interface.js';
+} from './stores/nonce-and-rate-limit-store.interface.js';
 export type { ServiceCallerInfo } from './auth/service-caller.interface.js';
 export type { MetricsOptions, ObservabilityOptions, RefusalLogOptions } from './observability/observability-options.interface.js';
 export type {
@@ -51,28 +51,28 @@ export { ServiceCaller } from './auth/service-caller.decorator.js';
 export { Public } from './auth/public.decorator.js';
 export { AllowServices } from './auth/allow-services.decorator.js';
 
-export { ApiKey } from './entities/api-key.entity.js';
-export { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from './entities/key-rate-limit.transformer.js';
-export { apiKeyAuthMigrations } from './migrations/api-key-auth.migrations.js';
-export { CreateApiKeysTable1764300000000 } from './migrations/create-api-keys-table.migration.js';
-export { AddApiKeyRateLimit1764400000000 } from './migrations/add-api-key-rate-limit.migration.js';
+export { ApiKey } from './keys/api-key.entity.js';
+export { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from './keys/key-rate-limit.transformer.js';
+export { apiKeyAuthMigrations } from './keys/migrations/api-key-auth.migrations.js';
+export { CreateApiKeysTable1764300000000 } from './keys/migrations/create-api-keys-table.migration.js';
+export { AddApiKeyRateLimit1764400000000 } from './keys/migrations/add-api-key-rate-limit.migration.js';
 
 export {
   ApiKeyService,
   type CreatedApiKey,
   type ExpiringApiKey,
   type RotatedApiKey,
-} from './services/api-key.service.js';
-export { DEFAULT_API_KEY_LENGTH, generateApiKey, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
-export { KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from './services/key-usage.recorder.js';
+} from './keys/api-key.service.js';
+export { DEFAULT_API_KEY_LENGTH, generateApiKey, MAX_API_KEY_LENGTH } from './keys/api-key.generator.js';
+export { KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from './keys/key-usage.recorder.js';
 export {
   ApiKeyManagementError,
   InvalidExpiryError,
   InvalidRateLimitError,
   InvalidServiceNameError,
   NoActiveKeyError,
-} from './errors/key-management.error.js';
-export { SigningService, type SignableRequest, type SignedFetchInit } from './signing/signing.service.js';
+} from './keys/key-management.errors.js';
+export { SigningService, type SignableRequest, type SignedFetchInit } from './client/signing.service.js';
 export { ApiKeyCache, KeyStoreTimeoutError } from './stores/api-key.cache.js';
 export { MemoryNonceStore, NonceStoreFullError } from './stores/memory-nonce.store.js';
 export { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
@@ -84,11 +84,11 @@ export {
   PublicRestrictedRouteError,
   SigningNotConfiguredError,
   WeakSecretError,
-} from './errors/configuration.error.js';
+} from './api-key-auth-configuration.errors.js';
 export { OpenTelemetryApiMissingError } from './observability/observability.errors.js';
-export { UnsupportedDatabaseError } from './errors/unsupported-database.error.js';
-export { SUPPORTED_DATABASE_TYPES } from './database/supported-databases.js';
-export { ServiceAuthException, type ServiceAuthErrorCode } from './errors/service-auth.exception.js';
+export { UnsupportedDatabaseError } from './keys/unsupported-database.error.js';
+export { SUPPORTED_DATABASE_TYPES } from './keys/supported-databases.constants.js';
+export { ServiceAuthException, type ServiceAuthErrorCode } from './auth/service-auth.exception.js';
 
 export * as protocol from './protocol/index.js';
 export type { SignatureScheme } from './protocol/index.js';
@@ -104,4 +104,4 @@ export {
   type ServiceAuthClientModuleOptions,
   type ServiceAuthClientPeer,
 } from './client/index.js';
-export { NoPeerForOriginError, UnknownPeerError } from './signing/signing.error.js';
+export { NoPeerForOriginError, UnknownPeerError } from './client/signing.errors.js';

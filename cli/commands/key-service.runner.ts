@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { SERVICE_NAME_PATTERN } from '../../lib/api-key-auth.constants.js';
 import * as protocol from '../../lib/protocol/index.js';
-import type { ApiKeyService } from '../../lib/services/api-key.service.js';
+import type { ApiKeyService } from '../../lib/keys/api-key.service.js';
 import { assertKeyDatabaseExists, loadCliConfig, resolveCliOptions } from '../cli-config.js';
 import { CliError, firstLine } from '../cli.error.js';
 

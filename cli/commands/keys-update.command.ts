@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { KeyRateLimit } from '../../lib/interfaces/api-key-record.interface.js';
+import type { KeyRateLimit } from '../../lib/keys/api-key-record.interface.js';
 import { print, printJson } from '../cli-output.js';
 import { CliError, UsageError } from '../cli.error.js';
 import { formatRateLimit, parseRateLimit } from '../rate-limit.parser.js';

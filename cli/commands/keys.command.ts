@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import type { ApiKey } from '../../lib/entities/api-key.entity.js';
-import type { KeyRateLimit } from '../../lib/interfaces/api-key-record.interface.js';
-import { NoActiveKeyError } from '../../lib/errors/key-management.error.js';
-import type { CreatedApiKey, RotatedApiKey } from '../../lib/services/api-key.service.js';
+import type { ApiKey } from '../../lib/keys/api-key.entity.js';
+import type { KeyRateLimit } from '../../lib/keys/api-key-record.interface.js';
+import { NoActiveKeyError } from '../../lib/keys/key-management.errors.js';
+import type { CreatedApiKey, RotatedApiKey } from '../../lib/keys/api-key.service.js';
 import { formatInstant, print, printJson, table } from '../cli-output.js';
 import { CliError } from '../cli.error.js';
 import { parseDuration, parseExpiry } from '../duration.parser.js';

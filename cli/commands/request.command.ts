@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as protocol from '../../lib/protocol/index.js';
-import type { SigningService } from '../../lib/signing/signing.service.js';
+import type { SigningService } from '../../lib/client/signing.service.js';
 import { print, printJson } from '../cli-output.js';
 import { CliError, UsageError } from '../cli.error.js';
 
@@ -210,7 +210,7 @@ async function prepare(rawMethod: string, rawUrl: string, options: SignOptions):
   if (body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
 
   // Nest is loaded only once the arguments are known to be good.
-  const { SigningService } = await import('../../lib/signing/signing.service.js');
+  const { SigningService } = await import('../../lib/client/signing.service.js');
   const signer = new SigningService().withCredentials({ apiKey: options.key, secret, scheme: options.scheme });
   return { method, url, headers, body, signer };
 }

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import type { IncomingRequest } from './request.reader.js';
 import { RoutePolicies } from './route-policy.js';
 import { ServiceAuthenticator } from './service-authenticator.js';

@@ -1,4 +1,4 @@
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import { trimHttpWhitespace } from '../protocol/index.js';
 import type { CallerCarrier } from './service-caller.handoff.js';
 

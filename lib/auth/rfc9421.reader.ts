@@ -1,5 +1,5 @@
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import { HEADER_SIGNATURE, headerLookup, parseRfc9421Credentials, type Rfc9421Credentials } from '../protocol/index.js';
 import { bodyPresence, rawHeadersOf, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
 

@@ -1,7 +1,7 @@
 import type { Reflector } from '@nestjs/core';
 import { ALLOWED_SERVICES_KEY, IS_PUBLIC_KEY, RATE_LIMIT_KEY, THROTTLER_NAME_PER_KEY } from '../api-key-auth.constants.js';
 import type { ResolvedLimit } from '../api-key-auth-options.factory.js';
-import { PublicRestrictedRouteError } from '../errors/configuration.error.js';
+import { PublicRestrictedRouteError } from '../api-key-auth-configuration.errors.js';
 
 /** A route's own `@RateLimit()`, and the name of its counters (one per key). */
 export interface RouteRateLimit extends ResolvedLimit {

@@ -1,4 +1,4 @@
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+import type { KeyRateLimit } from '../keys/api-key-record.interface.js';
 import type { SignatureScheme } from '../protocol/index.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 

@@ -12,13 +12,13 @@ export type {
 } from './service-auth-client-options.interface.js';
 export { resolveServiceAuthClientOptions } from './service-auth-client-options.factory.js';
 export { InvalidClientOptionError } from './client-option.error.js';
-export { SigningService, type SignableRequest, type SignedFetchInit } from '../signing/signing.service.js';
-export { NoPeerForOriginError, UnknownPeerError } from '../signing/signing.error.js';
-export type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
+export { SigningService, type SignableRequest, type SignedFetchInit } from './signing.service.js';
+export { NoPeerForOriginError, UnknownPeerError } from './signing.errors.js';
+export type { SigningCredentials } from '../api-key-auth-options.interface.js';
 export {
   ApiKeyAuthConfigurationError,
   InvalidOptionError,
   SigningNotConfiguredError,
-} from '../errors/configuration.error.js';
+} from '../api-key-auth-configuration.errors.js';
 export * as protocol from '../protocol/index.js';
 export type { SignatureScheme } from '../protocol/index.js';

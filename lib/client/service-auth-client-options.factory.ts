@@ -4,7 +4,7 @@ import {
   type OptionErrorFactory,
   type SigningPeer,
   type SigningSetup,
-} from '../signing/signing-credentials.js';
+} from './signing-credentials.resolver.js';
 import { InvalidClientOptionError } from './client-option.error.js';
 import type { ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
-import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+import type { ApiKeyRecord } from '../keys/api-key-record.interface.js';
+import type { ApiKeyStore } from './api-key-store.interface.js';
 
 /** The key store did not answer within `keyCache.lookupTimeoutMs`. */
 export class KeyStoreTimeoutError extends Error {

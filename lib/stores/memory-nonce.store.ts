@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import type { NonceStore } from './nonce-store.interface.js';
 
 /** Thrown when the in-memory nonce store is full of unexpired nonces. */
 export class NonceStoreFullError extends Error {

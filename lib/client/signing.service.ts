@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SIGNING_CREDENTIALS } from '../api-key-auth.constants.js';
-import { SigningNotConfiguredError } from '../errors/configuration.error.js';
-import type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
+import { SigningNotConfiguredError } from '../api-key-auth-configuration.errors.js';
+import type { SigningCredentials } from '../api-key-auth-options.interface.js';
 import {
   generateNonce,
   HEADER_SERVER_TIME,
@@ -15,8 +15,8 @@ import {
   resolveSigningCredentials,
   type ResolvedSigningCredentials,
   type SigningSetup,
-} from './signing-credentials.js';
-import { NoPeerForOriginError, UnknownPeerError } from './signing.error.js';
+} from './signing-credentials.resolver.js';
+import { NoPeerForOriginError, UnknownPeerError } from './signing.errors.js';
 
 /** What `SigningService.sign()` needs to know about the request it signs. */
 export interface SignableRequest {

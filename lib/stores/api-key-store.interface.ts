@@ -1,4 +1,4 @@
-import type { ApiKeyRecord } from './api-key-record.interface.js';
+import type { ApiKeyRecord } from '../keys/api-key-record.interface.js';
 
 /** Where the guard looks keys up. The default reads the `ApiKey` entity through TypeORM. */
 export interface ApiKeyStore {

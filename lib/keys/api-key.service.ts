@@ -3,14 +3,14 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, SERVICE_NAME_PATTERN } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { ApiKey } from '../entities/api-key.entity.js';
-import { checkedKeyRateLimit } from '../entities/key-rate-limit.transformer.js';
+import { ApiKey } from './api-key.entity.js';
+import { checkedKeyRateLimit } from './key-rate-limit.transformer.js';
 import {
   InvalidExpiryError,
   InvalidServiceNameError,
   NoActiveKeyError,
-} from '../errors/key-management.error.js';
-import { isKeyActive, type KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+} from './key-management.errors.js';
+import { isKeyActive, type KeyRateLimit } from './api-key-record.interface.js';
 import { deriveKeySecret } from '../protocol/index.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { generateApiKey } from './api-key.generator.js';

@@ -1,8 +1,8 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ObservabilityOptions } from '../observability/observability-options.interface.js';
-import type { SignatureScheme } from '../protocol/index.js';
-import type { KeyInvalidationBus } from './key-invalidation-bus.interface.js';
-import type { NonceStore } from './nonce-store.interface.js';
+import type { ObservabilityOptions } from './observability/observability-options.interface.js';
+import type { SignatureScheme } from './protocol/index.js';
+import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
+import type { NonceStore } from './stores/nonce-store.interface.js';
 
 /** How each API key's HMAC secret is obtained (PROTOCOL.md, "Secret modes"). */
 export type SecretMode = 'shared' | 'derived';
