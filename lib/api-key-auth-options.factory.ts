@@ -17,7 +17,8 @@ import type {
 import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
 import type { NonceStore } from './stores/nonce-store.interface.js';
 import { resolveObservabilityOptions, type ResolvedObservability } from './observability/observability-options.factory.js';
-import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
+import { API_KEY_PATTERN } from './protocol/credentials.js';
+import { DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/protocol.constants.js';
 
 /** A rate limit after defaults: requests per window, and how long going over blocks. */
 export interface ResolvedLimit {

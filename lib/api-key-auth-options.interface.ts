@@ -1,6 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ObservabilityOptions } from './observability/observability-options.interface.js';
-import type { SignatureScheme } from './protocol/index.js';
+import type { SignatureScheme } from './protocol/protocol.constants.js';
 import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
 import type { NonceStore } from './stores/nonce-store.interface.js';
 

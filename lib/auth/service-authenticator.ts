@@ -6,17 +6,13 @@ import { ServiceAuthException } from './service-auth.exception.js';
 import { isKeyActive, type ApiKeyRecord } from '../keys/api-key-record.interface.js';
 import type { NonceStore } from '../stores/nonce-store.interface.js';
 import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
-import {
-  HEADER_SERVER_TIME,
-  HEADER_SERVER_TIME_SIGNATURE,
-  HEADER_SIGNATURE_INPUT,
-  isTimestampFresh,
-  parseCredentials,
-  rfc9421Expired,
-  sha256Hex,
-  type SignatureScheme,
-  type SignedFields,
-} from '../protocol/index.js';
+import { HEADER_SERVER_TIME, type SignatureScheme } from '../protocol/protocol.constants.js';
+import { HEADER_SERVER_TIME_SIGNATURE } from '../protocol/server-time.js';
+import { HEADER_SIGNATURE_INPUT } from '../protocol/rfc9421/rfc9421.constants.js';
+import { isTimestampFresh, parseCredentials } from '../protocol/credentials.js';
+import { rfc9421Expired } from '../protocol/rfc9421/rfc9421-verify.js';
+import { sha256Hex } from '../protocol/crypto.js';
+import { type SignedFields } from '../protocol/string-to-sign.js';
 import { KeyUsageRecorder } from '../keys/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { FailedAttemptLimiter } from './failed-attempt.limiter.js';

@@ -1,4 +1,4 @@
-import { SIGNATURE_SCHEMES } from '../protocol/index.js';
+import { SIGNATURE_SCHEMES } from '../protocol/protocol.constants.js';
 import {
   resolveSigningCredentials,
   type OptionErrorFactory,
