@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import {
   API_KEY_AUTH_RESOLVED_OPTIONS,
   API_KEY_STORE,
@@ -44,7 +45,12 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
       inject: [API_KEY_AUTH_OPTIONS],
       useFactory: (options: ApiKeyAuthModuleOptions) => resolveApiKeyAuthOptions(options),
     },
-    { provide: API_KEY_STORE, useClass: TypeOrmApiKeyStore },
+    {
+      provide: API_KEY_STORE,
+      inject: [API_KEY_AUTH_RESOLVED_OPTIONS, getRepositoryToken(ApiKey)],
+      useFactory: (options: ResolvedApiKeyAuthOptions, repository: Repository<ApiKey>) =>
+        options.keyStore ?? new TypeOrmApiKeyStore(repository),
+    },
     {
       provide: NONCE_STORE,
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
