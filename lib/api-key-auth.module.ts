@@ -25,6 +25,17 @@ import { MemoryNonceStore } from './stores/memory-nonce.store.js';
 import { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
 
+/** The module's services, provided here and exported to the app (the throttler, health and Swagger integrations use them). */
+const SERVICES = [
+  ApiKeyCache,
+  ApiKeyGuard,
+  ApiKeyService,
+  KeyUsageRecorder,
+  ServiceAuthenticator,
+  ServiceAuthObserver,
+  SigningService,
+];
+
 /**
  * Authenticates incoming service calls (API key + HMAC-SHA256 signature) and
  * signs outgoing ones. Import once in the root module:
@@ -67,26 +78,14 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
       useFactory: (options: ResolvedApiKeyAuthOptions) => options.signing,
     },
-    ApiKeyCache,
-    ApiKeyGuard,
-    ApiKeyService,
-    KeyUsageRecorder,
-    ServiceAuthenticator,
-    ServiceAuthObserver,
+    ...SERVICES,
     EncodedBodyGate,
-    SigningService,
   ],
   exports: [
     API_KEY_AUTH_RESOLVED_OPTIONS,
     NONCE_STORE,
     API_KEY_THROTTLER_STORAGE,
-    ApiKeyCache,
-    ApiKeyGuard,
-    ApiKeyService,
-    KeyUsageRecorder,
-    ServiceAuthenticator,
-    ServiceAuthObserver,
-    SigningService,
+    ...SERVICES,
   ],
 })
 export class ApiKeyAuthModule extends ConfigurableApiKeyAuthModule {}
