@@ -37,13 +37,8 @@ export { CreateApiKeysTable1764300000000 } from './keys/migrations/create-api-ke
 export { AddApiKeyRateLimit1764400000000 } from './keys/migrations/add-api-key-rate-limit.migration.js';
 export { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from './keys/key-rate-limit.transformer.js';
 export type { ApiKeyRecord, KeyRateLimit } from './keys/api-key-record.interface.js';
-export {
-  ApiKeyService,
-  type ApiKeyServiceOptions,
-  type CreatedApiKey,
-  type ExpiringApiKey,
-  type RotatedApiKey,
-} from './keys/api-key.service.js';
+export { ApiKeyService, type ApiKeyServiceOptions } from './keys/api-key.service.js';
+export type { CreatedApiKey, ExpiringApiKey, RotatedApiKey } from './keys/issued-api-key.interface.js';
 export {
   ApiKeyManagementError,
   InvalidExpiryError,
