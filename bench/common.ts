@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { protocol } from '../lib/index.js';
+import * as protocol from '../lib/protocol/index.js';
+import { computeMac, formatSignature } from '../lib/protocol/signature.js';
 
 export type AdapterName = 'express' | 'fastify';
 export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
@@ -129,8 +130,8 @@ export function signFields(options: {
           contentType: options.contentType ?? '',
           bodySha256: options.bodySha256,
         };
-  const mac = protocol.computeMac(options.secret, fields);
-  return { timestamp, nonce: options.nonce, signature: protocol.formatSignature(options.scheme, mac) };
+  const mac = computeMac(options.secret, fields);
+  return { timestamp, nonce: options.nonce, signature: formatSignature(options.scheme, mac) };
 }
 
 /** The library's own rfc9421 signer: the `Signature-Input`, `Signature` and (with a body) `Content-Digest` values. */

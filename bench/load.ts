@@ -12,7 +12,8 @@ import {
   signRfc9421Fields,
   type Variant,
 } from './common.js';
-import { protocol } from '../lib/index.js';
+import * as protocol from '../lib/protocol/index.js';
+import { sha256Hex } from '../lib/protocol/crypto.js';
 
 export interface LoadOptions {
   connections: number;
@@ -61,7 +62,7 @@ export interface Target {
 }
 
 const POST_BODY = jsonBody(1024);
-const POST_BODY_SHA256 = protocol.sha256Hex(POST_BODY);
+const POST_BODY_SHA256 = sha256Hex(POST_BODY);
 const POST_CONTENT_DIGEST = protocol.formatContentDigest(POST_BODY);
 /** Stands in for the signature where the server does not check one (same length as a v1 value). */
 const FAKE_V1_SIGNATURE = `v1=${'0'.repeat(64)}`;

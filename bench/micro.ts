@@ -4,17 +4,11 @@ import 'reflect-metadata';
 import { createHash, createHmac } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import {
-  ApiKeyCache,
-  ApiKeyGuard,
-  MemoryNonceStore,
-  ServiceAuthenticator,
-  MemoryThrottlerStorage,
-  protocol,
-  resolveApiKeyAuthOptions,
-  type ApiKeyAuthModuleOptions,
-  type ApiKeyRecord,
-} from '../lib/index.js';
+import { ApiKeyCache } from '../lib/stores/api-key.cache.js';
+import { ApiKeyGuard, ServiceAuthenticator, type ApiKeyAuthModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import { MemoryNonceStore } from '../lib/stores/memory-nonce.store.js';
+import { MemoryThrottlerStorage } from '../lib/stores/memory-throttler.storage.js';
+import { resolveApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
 import {
   BENCH_SECRET,
   GET_TARGET,
@@ -28,11 +22,14 @@ import {
   signRfc9421Fields,
 } from './common.js';
 import type { MicroCase, MicroResult } from './report.js';
+import * as protocol from '../lib/protocol/index.js';
+import { sha256Hex } from '../lib/protocol/crypto.js';
+import { matchesAnySecret } from '../lib/protocol/signature.js';
 
 const API_KEY = 'BenchKey0123456789abcdefghijklmn';
 const HOST = '127.0.0.1:3000';
 const BODY = jsonBody(1024);
-const BODY_SHA256 = protocol.sha256Hex(BODY);
+const BODY_SHA256 = sha256Hex(BODY);
 
 type Route = 'get' | 'post';
 
@@ -267,7 +264,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
       const parsed = protocol.parseCredentials(sample.headers);
       if (!parsed.ok) throw new Error(parsed.message);
       const c = parsed.credentials;
-      const ok = protocol.matchesAnySecret(
+      const ok = matchesAnySecret(
         [BENCH_SECRET],
         {
           scheme: 'v1',
@@ -278,7 +275,7 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
           host: sample.headers.host,
           target: sample.url,
           contentType: sample.headers['content-type'] ?? '',
-          bodySha256: protocol.sha256Hex(sample.rawBody),
+          bodySha256: sha256Hex(sample.rawBody),
         },
         c.mac,
       );

@@ -3,7 +3,7 @@
 // 300 s window) and measures the JavaScript heap plus array buffers (where the store's typed
 // arrays live) after full garbage collections. Prints one JSON line.
 import { randomBytes } from 'node:crypto';
-import { MemoryNonceStore } from '../lib/index.js';
+import { MemoryNonceStore } from '../lib/stores/memory-nonce.store.js';
 import { isMain, parseArgs } from './common.js';
 import type { NonceMemoryResult } from './report.js';
 

@@ -7,16 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import {
-  ApiKeyAuthModule,
-  ApiKeyService,
-  generateApiKey,
-  protocol,
-  type ApiKeyAuthModuleOptions,
-} from '../lib/index.js';
+import { ApiKeyAuthModule, ApiKeyService, type ApiKeyAuthModuleOptions } from '../lib/index.js';
+import { generateApiKey } from '../lib/keys/api-key.generator.js';
 import { BENCH_SECRET, BENCH_SERVICE, isMain, makeNonces, nowSeconds, parseArgs, type AdapterName } from './common.js';
 import type { QueriesResult } from './report.js';
 import { inMemoryKeyTable } from './server.js';
+import * as protocol from '../lib/protocol/index.js';
 
 /** Counts the queries TypeORM sends; `reads` are SELECTs (key lookups), the rest writes. */
 class CountingLogger implements TypeOrmLogger {

@@ -23,14 +23,8 @@ import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import {
-  ApiKey,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  ApiKeyService,
-  generateApiKey,
-  type ApiKeyAuthModuleOptions,
-} from '../lib/index.js';
+import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyService, type ApiKeyAuthModuleOptions } from '../lib/index.js';
+import { generateApiKey } from '../lib/keys/api-key.generator.js';
 import { ADAPTERS, AUTHS, BENCH_SECRET, BENCH_SERVICE, GUARDED_AUTHS, isMain, type AdapterName, type AuthName } from './common.js';
 
 /** The same two routes in every variant; the handlers do the same (tiny) work everywhere. */

@@ -8,7 +8,8 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { ApiKeyService, generateApiKey } from '../lib/index.js';
+import { ApiKeyService } from '../lib/index.js';
+import { generateApiKey } from '../lib/keys/api-key.generator.js';
 import { BENCH_SECRET, GET_TARGET, isMain, makeNonces, nowSeconds, parseArgs, signFields } from './common.js';
 import { startBenchServer } from './server.js';
 

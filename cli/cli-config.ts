@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 // Light modules only (no Nest, no TypeORM), so that usage errors and --help answer fast.
-import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
-import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
-import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
+import type { ApiKeyServiceOptions, SecretMode } from '../lib/index.js';
 import { CliError, UsageError } from './cli.error.js';
 import {
   envValue,
@@ -58,25 +56,19 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
 }
 
 /**
- * The module options ApiKeyService runs with, validated by the same
- * `resolveApiKeyAuthOptions` as the app. `needsSecret`: the command hands out
- * a key's secret, which in `derived` mode needs the master secret.
+ * The options ApiKeyService runs with (`ApiKeyService.forRepository` validates
+ * them as the app does). `needsSecret`: the command hands out a key's secret,
+ * which in `derived` mode needs the master secret.
  */
-export function resolveCliOptions(config: CliConfig, needsSecret: boolean): ResolvedApiKeyAuthOptions {
+export function cliKeyServiceOptions(config: CliConfig, needsSecret: boolean): ApiKeyServiceOptions {
   if (config.secrets.length === 0 && needsSecret && config.secretMode === 'derived') {
     throw new UsageError(
       "API_SECRET_MODE=derived: set API_SHARED_SECRET to the master secret, from which the new key's secret is derived.",
     );
   }
   // Without a secret, nothing is derived or signed: a throwaway value only satisfies the validation.
-  const secrets = config.secrets.length > 0 ? config.secrets : [randomBytes(32).toString('base64url')];
-  const secretMode = config.secrets.length > 0 ? config.secretMode : 'shared';
-  try {
-    return resolveApiKeyAuthOptions({ secrets, secretMode }, {});
-  } catch (error) {
-    if (error instanceof ApiKeyAuthConfigurationError) throw new UsageError(error.message);
-    throw error;
-  }
+  if (config.secrets.length === 0) return { secrets: [randomBytes(32).toString('base64url')], secretMode: 'shared' };
+  return { secrets: config.secrets, secretMode: config.secretMode };
 }
 
 /**

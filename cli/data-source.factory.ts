@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKey, apiKeyAuthMigrations } from '../lib/index.js';
-import { API_KEYS_TABLE } from '../lib/entities/api-key.entity.js';
 import { describeDatabase, type CliConfig } from './cli-config.js';
 import { CliError, firstLine } from './cli.error.js';
 
@@ -40,11 +39,12 @@ export async function openDataSource(config: CliConfig, forMigrate = false): Pro
     throw new CliError(`cannot connect to ${where}: ${firstLine(error)}`);
   }
   if (!forMigrate) {
+    const table = dataSource.getMetadata(ApiKey).tableName;
     const runner = dataSource.createQueryRunner();
     let problem: string | undefined;
     try {
-      if (!(await runner.hasTable(API_KEYS_TABLE))) {
-        problem = `${where} has no ${API_KEYS_TABLE} table; create it with \`service-auth migrate\`.`;
+      if (!(await runner.hasTable(table))) {
+        problem = `${where} has no ${table} table; create it with \`service-auth migrate\`.`;
       }
     } catch (error) {
       problem = `cannot read ${where}: ${firstLine(error)}`;

@@ -1,6 +1,6 @@
 // Parsing of the environment variables that the CLI and the sample app share.
 // Light on purpose (no Nest, no TypeORM), so that usage errors answer fast.
-import type { SecretMode } from '../lib/interfaces/api-key-auth-options.interface.js';
+import type { SecretMode } from '../lib/index.js';
 import { MIN_SECRET_LENGTH } from '../lib/protocol/index.js';
 
 /** A bad environment variable. The message names it and never holds a secret. */

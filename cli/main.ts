@@ -3,8 +3,6 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ApiKeyAuthConfigurationError } from '../lib/errors/configuration.error.js';
-import { ApiKeyManagementError, NoActiveKeyError } from '../lib/errors/key-management.error.js';
 import { keysCommand } from './commands/keys.command.js';
 import { migrateCommand } from './commands/migrate.command.js';
 import { requestCommand, SECRET_ENV, signCommand } from './commands/request.command.js';
@@ -64,8 +62,6 @@ function report(error: unknown, argv: string[]): number {
   }
   let exitCode = EXIT_FAILURE;
   if (error instanceof CliError) exitCode = error.exitCode;
-  else if (error instanceof ApiKeyManagementError) exitCode = error instanceof NoActiveKeyError ? EXIT_FAILURE : EXIT_USAGE;
-  else if (error instanceof ApiKeyAuthConfigurationError) exitCode = EXIT_USAGE;
   const message = error instanceof Error ? error.message : String(error);
   const line = message.split('\n')[0].trim() || 'unexpected error';
   process.stderr.write(`error: ${redactInput(line, argv)}\n`);

@@ -1,7 +1,7 @@
-import { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } from '../lib/entities/key-rate-limit.transformer.js';
-import type { KeyRateLimit } from '../lib/interfaces/api-key-record.interface.js';
+import type { KeyRateLimit } from '../lib/index.js';
 import { UsageError } from './cli.error.js';
 import { parseDuration } from './duration.parser.js';
+import { keyRules } from './key-rules.js';
 
 /** What `--rate-limit none` stands for: the app's default limit. */
 export const DEFAULT_RATE_LIMIT_WORD = 'none';
@@ -30,6 +30,7 @@ export function parseRateLimit(raw: string, what: string, allowNone = false): Ke
       `${what} must be <requests>/<window> such as 1000/1m or 50/10s (window units s, m, h, d, w)${none}, got ${JSON.stringify(raw)}.`,
     );
   }
+  const { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_LIMIT_TTL_MS } = keyRules();
   const limit = Number(match[1]);
   if (limit < 1 || limit > MAX_KEY_RATE_LIMIT) {
     throw new UsageError(`${what} allows 1 to ${MAX_KEY_RATE_LIMIT} requests per window, got ${JSON.stringify(raw)}.`);

@@ -7,17 +7,19 @@ import {
   DEFAULT_RATE_LIMIT,
 } from './api-key-auth.constants.js';
 import { AllowedHosts } from './auth/allowed-hosts.js';
-import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
-import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
+import { InvalidOptionError, MissingSecretError, WeakSecretError } from './api-key-auth-configuration.errors.js';
+import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './keys/api-key.generator.js';
 import type {
   ApiKeyAuthModuleOptions,
   SecretMode,
   SigningCredentials,
-} from './interfaces/api-key-auth-options.interface.js';
-import type { KeyInvalidationBus } from './interfaces/key-invalidation-bus.interface.js';
-import type { NonceStore } from './interfaces/nonce-store.interface.js';
+} from './api-key-auth-options.interface.js';
+import type { ApiKeyStore } from './stores/api-key-store.interface.js';
+import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
+import type { NonceStore } from './stores/nonce-store.interface.js';
 import { resolveObservabilityOptions, type ResolvedObservability } from './observability/observability-options.factory.js';
-import { API_KEY_PATTERN, DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/index.js';
+import { API_KEY_PATTERN } from './protocol/credentials.js';
+import { DEFAULT_TOLERANCE_SECONDS, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES, SignatureScheme } from './protocol/protocol.constants.js';
 
 /** A rate limit after defaults: requests per window, and how long going over blocks. */
 export interface ResolvedLimit {
@@ -38,6 +40,8 @@ export interface ResolvedApiKeyAuthOptions {
   rateLimit: ResolvedLimit | false;
   failedAttempts: ResolvedLimit | false;
   throttlerStorage: ThrottlerStorage | undefined;
+  /** The app's own key store; `undefined`: the `api_keys` table. */
+  keyStore: ApiKeyStore | undefined;
   keyCache: { ttlMs: number; negativeTtlMs: number; maxEntries: number; lookupTimeoutMs: number };
   keyInvalidation: KeyInvalidationBus | undefined;
   nonces: { store: NonceStore | undefined; maxEntries: number };
@@ -158,6 +162,7 @@ export function resolveApiKeyAuthOptions(
     rateLimit: resolveLimit('rateLimit', options.rateLimit, DEFAULT_RATE_LIMIT),
     failedAttempts: resolveLimit('failedAttempts', options.failedAttempts, DEFAULT_FAILED_ATTEMPTS),
     throttlerStorage: options.throttlerStorage,
+    keyStore: resolveKeyStore(options.keyStore),
     keyCache,
     keyInvalidation: options.keyInvalidation,
     nonces: {
@@ -168,6 +173,18 @@ export function resolveApiKeyAuthOptions(
     apiKeyLength: resolveApiKeyLength(options.apiKeyLength),
     observability: resolveObservabilityOptions(options.observability),
   };
+}
+
+function resolveKeyStore(store: ApiKeyStore | undefined): ApiKeyStore | undefined {
+  if (store === undefined) return undefined;
+  if (typeof (store as Partial<ApiKeyStore> | null)?.findByKey !== 'function') {
+    throw new InvalidOptionError(
+      'keyStore',
+      'must be an ApiKeyStore: an object with a findByKey(apiKey) method that resolves to the key\'s record or null. ' +
+        'Leave it out to read keys from the api_keys table.',
+    );
+  }
+  return store;
 }
 
 function resolveApiKeyLength(value: number | undefined): number {

@@ -4,7 +4,7 @@ import { ApiKeyGuard } from './auth/api-key.guard.js';
 import type {
   ApiKeyAuthModuleExtras,
   ApiKeyAuthModuleOptions,
-} from './interfaces/api-key-auth-options.interface.js';
+} from './api-key-auth-options.interface.js';
 
 const globalGuardProvider: Provider = { provide: APP_GUARD, useExisting: ApiKeyGuard };
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import {
   API_KEY_AUTH_RESOLVED_OPTIONS,
   API_KEY_STORE,
@@ -9,20 +10,31 @@ import {
 } from './api-key-auth.constants.js';
 import { API_KEY_AUTH_OPTIONS, ConfigurableApiKeyAuthModule } from './api-key-auth.module-definition.js';
 import { resolveApiKeyAuthOptions, ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
-import { databaseSupportCheck } from './database/database-support.check.js';
-import { ApiKey } from './entities/api-key.entity.js';
+import { databaseSupportCheck } from './keys/database-support.check.js';
+import { ApiKey } from './keys/api-key.entity.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { EncodedBodyGate } from './auth/encoded-body.gate.js';
 import { ServiceAuthenticator } from './auth/service-authenticator.js';
-import type { ApiKeyAuthModuleOptions } from './interfaces/api-key-auth-options.interface.js';
+import type { ApiKeyAuthModuleOptions } from './api-key-auth-options.interface.js';
 import { ServiceAuthObserver } from './observability/service-auth.observer.js';
-import { ApiKeyService } from './services/api-key.service.js';
-import { KeyUsageRecorder } from './services/key-usage.recorder.js';
-import { SigningService } from './signing/signing.service.js';
+import { ApiKeyService } from './keys/api-key.service.js';
+import { KeyUsageRecorder } from './keys/key-usage.recorder.js';
+import { SigningService } from './client/signing.service.js';
 import { ApiKeyCache } from './stores/api-key.cache.js';
 import { MemoryNonceStore } from './stores/memory-nonce.store.js';
 import { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
+
+/** The module's services, provided here and exported to the app (the throttler, health and Swagger integrations use them). */
+const SERVICES = [
+  ApiKeyCache,
+  ApiKeyGuard,
+  ApiKeyService,
+  KeyUsageRecorder,
+  ServiceAuthenticator,
+  ServiceAuthObserver,
+  SigningService,
+];
 
 /**
  * Authenticates incoming service calls (API key + HMAC-SHA256 signature) and
@@ -44,7 +56,12 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
       inject: [API_KEY_AUTH_OPTIONS],
       useFactory: (options: ApiKeyAuthModuleOptions) => resolveApiKeyAuthOptions(options),
     },
-    { provide: API_KEY_STORE, useClass: TypeOrmApiKeyStore },
+    {
+      provide: API_KEY_STORE,
+      inject: [API_KEY_AUTH_RESOLVED_OPTIONS, getRepositoryToken(ApiKey)],
+      useFactory: (options: ResolvedApiKeyAuthOptions, repository: Repository<ApiKey>) =>
+        options.keyStore ?? new TypeOrmApiKeyStore(repository),
+    },
     {
       provide: NONCE_STORE,
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
@@ -61,26 +78,14 @@ import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
       useFactory: (options: ResolvedApiKeyAuthOptions) => options.signing,
     },
-    ApiKeyCache,
-    ApiKeyGuard,
-    ApiKeyService,
-    KeyUsageRecorder,
-    ServiceAuthenticator,
-    ServiceAuthObserver,
+    ...SERVICES,
     EncodedBodyGate,
-    SigningService,
   ],
   exports: [
     API_KEY_AUTH_RESOLVED_OPTIONS,
     NONCE_STORE,
     API_KEY_THROTTLER_STORAGE,
-    ApiKeyCache,
-    ApiKeyGuard,
-    ApiKeyService,
-    KeyUsageRecorder,
-    ServiceAuthenticator,
-    ServiceAuthObserver,
-    SigningService,
+    ...SERVICES,
   ],
 })
 export class ApiKeyAuthModule extends ConfigurableApiKeyAuthModule {}

@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ApiKeyAuthConfigurationError,
-  resolveApiKeyAuthOptions,
-  type ApiKeyAuthModuleOptions,
-  type SecretMode,
-  type SignatureScheme,
-} from '../lib/index.js';
+import { ApiKeyAuthConfigurationError, type ApiKeyAuthModuleOptions, type SecretMode, type SignatureScheme } from '../lib/index.js';
+import { resolveApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
 import {
   describeDatabase,
   envList,

@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 export const ENTRY_POINTS = {
   '.': 'index',
   './client': 'client/index',
+  './protocol': 'protocol/index',
   './redis': 'redis/index',
   './throttler': 'throttler/index',
   './swagger': 'swagger/index',

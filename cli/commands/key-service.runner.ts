@@ -1,11 +1,9 @@
-import { InvalidArgumentError } from 'commander';
-import { SERVICE_NAME_PATTERN } from '../../lib/api-key-auth.constants.js';
-import * as protocol from '../../lib/protocol/index.js';
-import type { ApiKeyService } from '../../lib/services/api-key.service.js';
-import { assertKeyDatabaseExists, loadCliConfig, resolveCliOptions } from '../cli-config.js';
-import { CliError, firstLine } from '../cli.error.js';
+import type { ApiKeyService } from '../../lib/index.js';
+import { assertKeyDatabaseExists, cliKeyServiceOptions, loadCliConfig } from '../cli-config.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, firstLine, UsageError } from '../cli.error.js';
+import { keyRules, loadKeyRules } from '../key-rules.js';
 
-// What the `keys` commands share: the key service on the configured database, Redis notices, argument parsers.
+// What the `keys` commands share: the key service on the configured database, and Redis notices.
 
 /**
  * With REDIS_URL, tells running instances (configured with `redisBackends`)
@@ -37,45 +35,23 @@ export async function notifyInstances(
 /** Runs `fn` with an ApiKeyService on the configured database, closing the connection afterwards. */
 export async function withKeyService<T>(needsSecret: boolean, fn: (service: ApiKeyService) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
-  const options = resolveCliOptions(config, needsSecret);
+  const options = cliKeyServiceOptions(config, needsSecret);
   assertKeyDatabaseExists(config);
-  // Nest and TypeORM are loaded only when a command needs the database.
-  const [{ ApiKey, ApiKeyCache, ApiKeyService }, { TypeOrmApiKeyStore }, { openDataSource }] = await Promise.all([
-    import('../../lib/index.js'),
-    import('../../lib/stores/typeorm-api-key.store.js'),
-    import('../data-source.factory.js'),
-  ]);
+  await loadKeyRules();
+  const { ApiKey, ApiKeyAuthConfigurationError, ApiKeyManagementError, ApiKeyService, NoActiveKeyError } = keyRules();
+  // TypeORM's data source is loaded only when a command needs the database.
+  const { openDataSource } = await import('../data-source.factory.js');
   const dataSource = await openDataSource(config);
   try {
-    const repository = dataSource.getRepository(ApiKey);
-    const cache = new ApiKeyCache(new TypeOrmApiKeyStore(repository), options);
-    return await fn(new ApiKeyService(repository, cache, options));
+    return await fn(ApiKeyService.forRepository(dataSource.getRepository(ApiKey), options));
+  } catch (error) {
+    // Bad input found by the key service: exit 2, except a service without an active key (exit 1).
+    if (error instanceof ApiKeyAuthConfigurationError) throw new UsageError(error.message);
+    if (error instanceof ApiKeyManagementError) {
+      throw new CliError(error.message, error instanceof NoActiveKeyError ? EXIT_FAILURE : EXIT_USAGE);
+    }
+    throw error;
   } finally {
     await dataSource.destroy();
-  }
-}
-
-/** Commander's parser of a service name argument. */
-export function serviceName(raw: string): string {
-  if (!SERVICE_NAME_PATTERN.test(raw)) {
-    throw new InvalidArgumentError('use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit.');
-  }
-  return raw;
-}
-
-/** Commander's parser of an API key argument. */
-export function apiKeyArgument(raw: string): string {
-  if (!protocol.API_KEY_PATTERN.test(raw)) {
-    throw new InvalidArgumentError('an API key is 16 to 128 characters of [A-Za-z0-9_-].');
-  }
-  return raw;
-}
-
-/** Turns a UsageError of a value parser into the error commander reports as a bad option argument. */
-export function asOptionArgument<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
 }

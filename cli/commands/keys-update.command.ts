@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import type { KeyRateLimit } from '../../lib/interfaces/api-key-record.interface.js';
+import type { KeyRateLimit } from '../../lib/index.js';
 import { print, printJson } from '../cli-output.js';
 import { CliError, UsageError } from '../cli.error.js';
 import { formatRateLimit, parseRateLimit } from '../rate-limit.parser.js';
-import { apiKeyArgument, asOptionArgument, notifyInstances, serviceName, withKeyService } from './key-service.runner.js';
+import { apiKeyArgument, asOptionArgument, serviceName } from '../argument.parsers.js';
+import { notifyInstances, withKeyService } from './key-service.runner.js';
 
 /** `service-auth keys update [apiKey] [--service <name>] --rate-limit <requests/window|none>`. */
 export function keysUpdateCommand(): Command {

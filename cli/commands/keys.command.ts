@@ -1,13 +1,12 @@
 import { Command } from 'commander';
-import type { ApiKey } from '../../lib/entities/api-key.entity.js';
-import type { KeyRateLimit } from '../../lib/interfaces/api-key-record.interface.js';
-import { NoActiveKeyError } from '../../lib/errors/key-management.error.js';
-import type { CreatedApiKey, RotatedApiKey } from '../../lib/services/api-key.service.js';
+import type { ApiKey, CreatedApiKey, KeyRateLimit, RotatedApiKey } from '../../lib/index.js';
 import { formatInstant, print, printJson, table } from '../cli-output.js';
 import { CliError } from '../cli.error.js';
 import { parseDuration, parseExpiry } from '../duration.parser.js';
 import { formatRateLimit, parseRateLimit } from '../rate-limit.parser.js';
-import { apiKeyArgument, asOptionArgument, notifyInstances, serviceName, withKeyService } from './key-service.runner.js';
+import { apiKeyArgument, asOptionArgument, serviceName } from '../argument.parsers.js';
+import { keyRules, loadKeyRules } from '../key-rules.js';
+import { notifyInstances, withKeyService } from './key-service.runner.js';
 import { keysUpdateCommand } from './keys-update.command.js';
 
 /** Default of `keys rotate --overlap`. */
@@ -15,7 +14,9 @@ export const DEFAULT_ROTATION_OVERLAP = '24h';
 
 /** `service-auth keys create|list|update|revoke|rotate`. */
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('issue, list, update, revoke and rotate API keys (in the DATABASE_URL database)');
+  const keys = new Command('keys')
+    .description('issue, list, update, revoke and rotate API keys (in the DATABASE_URL database)')
+    .hook('preSubcommand', loadKeyRules);
 
   keys
     .command('create')
@@ -113,7 +114,7 @@ export function keysCommand(): Command {
         try {
           return await service.rotate(options.service, { overlapMs: options.overlap });
         } catch (error) {
-          if (!(error instanceof NoActiveKeyError)) throw error;
+          if (!(error instanceof keyRules().NoActiveKeyError)) throw error;
           throw new CliError(
             'the service has no active API key to rotate; issue one with `service-auth keys create --service <name>`.',
           );

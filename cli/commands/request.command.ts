@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import * as protocol from '../../lib/protocol/index.js';
-import type { SigningService } from '../../lib/signing/signing.service.js';
+import type { SigningService } from '../../lib/client/index.js';
 import { print, printJson } from '../cli-output.js';
+import { apiKeyArgument } from '../argument.parsers.js';
 import { CliError, UsageError } from '../cli.error.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /** Environment variable the signing secret is read from when `--secret` is not given. */
 export const SECRET_ENV = 'SERVICE_AUTH_SECRET';
@@ -143,7 +144,7 @@ function withSigningOptions(command: Command): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .requiredOption('--key <apiKey>', 'the calling service\'s API key', apiKey)
+    .requiredOption('--key <apiKey>', 'the calling service\'s API key', apiKeyArgument)
     .addOption(
       new Option(
         '--secret <secret>',
@@ -210,16 +211,14 @@ async function prepare(rawMethod: string, rawUrl: string, options: SignOptions):
   if (body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
 
   // Nest is loaded only once the arguments are known to be good.
-  const { SigningService } = await import('../../lib/signing/signing.service.js');
-  const signer = new SigningService().withCredentials({ apiKey: options.key, secret, scheme: options.scheme });
-  return { method, url, headers, body, signer };
-}
-
-function apiKey(raw: string): string {
-  if (!protocol.API_KEY_PATTERN.test(raw)) {
-    throw new InvalidArgumentError('an API key is 16 to 128 characters of [A-Za-z0-9_-].');
+  const { ApiKeyAuthConfigurationError, SigningService } = await import('../../lib/client/index.js');
+  try {
+    const signer = new SigningService().withCredentials({ apiKey: options.key, secret, scheme: options.scheme });
+    return { method, url, headers, body, signer };
+  } catch (error) {
+    if (error instanceof ApiKeyAuthConfigurationError) throw new UsageError(error.message);
+    throw error;
   }
-  return raw;
 }
 
 function seconds(raw: string): number {

@@ -1,7 +1,7 @@
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { ALLOWED_SERVICES_KEY } from '../api-key-auth.constants.js';
 import { ApiKeyGuard } from './api-key.guard.js';
-import { assertControllerNotPublicAndRestricted, assertNotPublicAndRestricted, controllerMethods } from './route-policy.js';
+import { checkedAccessDecorator } from './route-policy.js';
 
 /**
  * Restricts a route or controller to the named services. Any other
@@ -17,15 +17,5 @@ export const AllowServices = (...serviceNames: string[]): MethodDecorator & Clas
   if (serviceNames.length === 0) {
     throw new TypeError('@AllowServices() needs at least one service name.');
   }
-  const restrict = applyDecorators(SetMetadata(ALLOWED_SERVICES_KEY, serviceNames), UseGuards(ApiKeyGuard));
-  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
-    if (descriptor) {
-      restrict(target, key!, descriptor);
-      assertNotPublicAndRestricted(target, key, descriptor.value);
-      return;
-    }
-    restrict(target as Function);
-    assertControllerNotPublicAndRestricted(target as Function);
-    for (const [name, handler] of controllerMethods(target as Function)) assertNotPublicAndRestricted(target, name, handler);
-  };
+  return checkedAccessDecorator(applyDecorators(SetMetadata(ALLOWED_SERVICES_KEY, serviceNames), UseGuards(ApiKeyGuard)), true);
 };

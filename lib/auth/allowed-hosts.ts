@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors/configuration.error.js';
+import { InvalidOptionError } from '../api-key-auth-configuration.errors.js';
 
 const HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::[0-9]{1,5})?$/;
 

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import type { IncomingRequest } from './request.reader.js';
 import { RoutePolicies } from './route-policy.js';
 import { ServiceAuthenticator } from './service-authenticator.js';
@@ -15,6 +15,11 @@ import { isPromiseLike } from './store-call.js';
  *
  * Nest may make several instances of a guard (one per module that applies
  * it); all state that must hold app-wide lives in the authenticator.
+ *
+ * It has no extension hooks: every check is private, so a subclass cannot
+ * skip one by accident. Choose routes with `@Public()`, `@AllowServices()`
+ * and `@RateLimit()`; a guard of your own can call the authenticator's
+ * `verify()` and `admit()` (as `ServiceAuthThrottlerGuard` does).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {

@@ -1,8 +1,8 @@
 import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
-import { HEADER_SIGNATURE } from '../protocol/index.js';
+import { HEADER_SIGNATURE } from '../protocol/protocol.constants.js';
 import { hasContentEncoding, type IncomingRequest } from './request.reader.js';
 
 interface FastifyLike {

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { IS_PUBLIC_KEY } from '../api-key-auth.constants.js';
-import { assertControllerNotPublicAndRestricted, assertNotPublicAndRestricted } from './route-policy.js';
+import { checkedAccessDecorator } from './route-policy.js';
 
 /**
  * Marks a route or controller as open: `ApiKeyGuard` lets it through
@@ -9,15 +9,4 @@ import { assertControllerNotPublicAndRestricted, assertNotPublicAndRestricted } 
  * configuration error, and on a controller it leaves restricted handlers
  * authenticated.
  */
-export const Public = (): MethodDecorator & ClassDecorator => {
-  const mark = SetMetadata(IS_PUBLIC_KEY, true);
-  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
-    if (descriptor) {
-      mark(target, key!, descriptor);
-      assertNotPublicAndRestricted(target, key, descriptor.value);
-      return;
-    }
-    mark(target as Function);
-    assertControllerNotPublicAndRestricted(target as Function);
-  };
-};
+export const Public = (): MethodDecorator & ClassDecorator => checkedAccessDecorator(SetMetadata(IS_PUBLIC_KEY, true), false);

@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { RATE_LIMIT_KEY } from '../api-key-auth.constants.js';
-import { InvalidOptionError } from '../errors/configuration.error.js';
-import type { RateLimitOptions } from '../interfaces/api-key-auth-options.interface.js';
+import { InvalidOptionError } from '../api-key-auth-configuration.errors.js';
+import type { RateLimitOptions } from '../api-key-auth-options.interface.js';
 
 /**
  * The module's built-in rate limit (`rateLimit`) for one route or every

@@ -1,15 +1,15 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { THROTTLER_NAME_PER_KEY } from '../api-key-auth.constants.js';
 import type { ResolvedLimit } from '../api-key-auth-options.factory.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
+import { ServiceAuthException } from './service-auth.exception.js';
 import {
   isNonceAndRateLimitStore,
   type AdmissionResult,
   type NonceAndRateLimitStore,
   type ThrottlerRecord,
-} from '../interfaces/nonce-and-rate-limit-store.interface.js';
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
-import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+} from '../stores/nonce-and-rate-limit-store.interface.js';
+import type { KeyRateLimit } from '../keys/api-key-record.interface.js';
+import type { NonceStore } from '../stores/nonce-store.interface.js';
 import { MemoryThrottlerStorage } from '../stores/memory-throttler.storage.js';
 import type { RouteRateLimit } from './route-policy.js';
 import { andThen, callStore, incrementCounter, type MaybePromise, type StoreFailure } from './store-call.js';

@@ -1,5 +1,5 @@
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import { trimHttpWhitespace } from '../protocol/index.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import { trimHttpWhitespace } from '../protocol/credentials.js';
 import type { CallerCarrier } from './service-caller.handoff.js';
 
 /** The request shapes of Express and Fastify that the module reads. */

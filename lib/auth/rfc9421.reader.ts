@@ -1,6 +1,8 @@
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import { HEADER_SIGNATURE, headerLookup, parseRfc9421Credentials, type Rfc9421Credentials } from '../protocol/index.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import { HEADER_SIGNATURE } from '../protocol/protocol.constants.js';
+import { headerLookup } from '../protocol/rfc9421/rfc9421-request.js';
+import { parseRfc9421Credentials, type Rfc9421Credentials } from '../protocol/rfc9421/rfc9421-credentials.js';
 import { bodyPresence, rawHeadersOf, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Reflector } from '@nestjs/core';
 import { ALLOWED_SERVICES_KEY, IS_PUBLIC_KEY, RATE_LIMIT_KEY, THROTTLER_NAME_PER_KEY } from '../api-key-auth.constants.js';
 import type { ResolvedLimit } from '../api-key-auth-options.factory.js';
-import { PublicRestrictedRouteError } from '../errors/configuration.error.js';
+import { PublicRestrictedRouteError } from '../api-key-auth-configuration.errors.js';
 
 /** A route's own `@RateLimit()`, and the name of its counters (one per key). */
 export interface RouteRateLimit extends ResolvedLimit {
@@ -59,7 +59,7 @@ export class RoutePolicies {
  * (on the handler or on its controller): one of the two is a mistake, and
  * guessing which could open the route.
  */
-export function assertNotPublicAndRestricted(target: object, method: string | symbol | undefined, handler: unknown): void {
+function assertNotPublicAndRestricted(target: object, method: string | symbol | undefined, handler: unknown): void {
   if (typeof handler !== 'function') return;
   const owner = typeof target === 'function' ? target : target.constructor;
   if (Reflect.getMetadata(IS_PUBLIC_KEY, handler) !== true) return;
@@ -70,7 +70,7 @@ export function assertNotPublicAndRestricted(target: object, method: string | sy
 }
 
 /** The same rule for a controller marked both `@Public()` and `@AllowServices()`. */
-export function assertControllerNotPublicAndRestricted(controller: Function): void {
+function assertControllerNotPublicAndRestricted(controller: Function): void {
   if (Reflect.getMetadata(IS_PUBLIC_KEY, controller) === true && Reflect.getMetadata(ALLOWED_SERVICES_KEY, controller) !== undefined) {
     throw new PublicRestrictedRouteError(controller.name);
   }
@@ -82,4 +82,27 @@ export function controllerMethods(controller: Function): [string, unknown][] {
   return Object.getOwnPropertyNames(prototype)
     .filter((name) => name !== 'constructor')
     .map((name) => [name, Object.getOwnPropertyDescriptor(prototype, name)?.value]);
+}
+
+/**
+ * `decorate` (the metadata of `@Public()` or `@AllowServices()`) for a handler
+ * or a controller, then the check that no route is both public and
+ * restricted; on a controller, with `checkHandlers`, each of its handlers too.
+ * @throws PublicRestrictedRouteError
+ */
+export function checkedAccessDecorator(
+  decorate: MethodDecorator & ClassDecorator,
+  checkHandlers: boolean,
+): MethodDecorator & ClassDecorator {
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    if (descriptor) {
+      decorate(target, key!, descriptor);
+      assertNotPublicAndRestricted(target, key, descriptor.value);
+      return;
+    }
+    decorate(target as Function);
+    assertControllerNotPublicAndRestricted(target as Function);
+    if (!checkHandlers) return;
+    for (const [name, handler] of controllerMethods(target as Function)) assertNotPublicAndRestricted(target, name, handler);
+  };
 }

@@ -2,22 +2,18 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_THROTTLER_STORAGE, NONCE_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import { isKeyActive, type ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
-import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import { isKeyActive, type ApiKeyRecord } from '../keys/api-key-record.interface.js';
+import type { NonceStore } from '../stores/nonce-store.interface.js';
 import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
-import {
-  HEADER_SERVER_TIME,
-  HEADER_SERVER_TIME_SIGNATURE,
-  HEADER_SIGNATURE_INPUT,
-  isTimestampFresh,
-  parseCredentials,
-  rfc9421Expired,
-  sha256Hex,
-  type SignatureScheme,
-  type SignedFields,
-} from '../protocol/index.js';
-import { KeyUsageRecorder } from '../services/key-usage.recorder.js';
+import { HEADER_SERVER_TIME, type SignatureScheme } from '../protocol/protocol.constants.js';
+import { HEADER_SERVER_TIME_SIGNATURE } from '../protocol/server-time.js';
+import { HEADER_SIGNATURE_INPUT } from '../protocol/rfc9421/rfc9421.constants.js';
+import { isTimestampFresh, parseCredentials } from '../protocol/credentials.js';
+import { rfc9421Expired } from '../protocol/rfc9421/rfc9421-verify.js';
+import { sha256Hex } from '../protocol/crypto.js';
+import { type SignedFields } from '../protocol/string-to-sign.js';
+import { KeyUsageRecorder } from '../keys/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { FailedAttemptLimiter } from './failed-attempt.limiter.js';
 import { cameOverHttps, clientAddress, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
@@ -27,7 +23,7 @@ import type { RoutePolicy } from './route-policy.js';
 import { authenticatedCaller, keyRateLimitOf } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 import { SignatureVerifier } from './signature.verifier.js';
-import { describeError } from '../errors/describe-error.js';
+import { describeError } from '../observability/describe-error.js';
 import { andThen, callStore, isPromiseLike, storeFailure, type MaybePromise } from './store-call.js';
 
 /** A request whose signature and key were found valid (PROTOCOL.md steps 1 to 4). */

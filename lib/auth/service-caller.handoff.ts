@@ -1,5 +1,5 @@
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
-import type { SignatureScheme } from '../protocol/index.js';
+import type { KeyRateLimit } from '../keys/api-key-record.interface.js';
+import type { SignatureScheme } from '../protocol/protocol.constants.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SignatureScheme } from '../protocol/index.js';
+import type { SignatureScheme } from '../protocol/protocol.constants.js';
 
 /** The authenticated calling service, as given by `@ServiceCaller()`. */
 export interface ServiceCallerInfo {

@@ -1,15 +1,10 @@
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import {
-  deriveKeySecret,
-  matchesAnySecret,
-  secretKey,
-  signServerTime,
-  verifyRfc9421,
-  type HmacKey,
-  type HmacSha256Key,
-  type Rfc9421Credentials,
-  type SignedFields,
-} from '../protocol/index.js';
+import { deriveKeySecret, secretKey, type HmacKey, type HmacSha256Key } from '../protocol/crypto.js';
+import { matchesAnySecret } from '../protocol/signature.js';
+import { signServerTime } from '../protocol/server-time.js';
+import { verifyRfc9421 } from '../protocol/rfc9421/rfc9421-verify.js';
+import { type Rfc9421Credentials } from '../protocol/rfc9421/rfc9421-credentials.js';
+import { type SignedFields } from '../protocol/string-to-sign.js';
 
 /**
  * PROTOCOL.md step 3 and the server-time signature: every secret a key may

@@ -1,8 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { describeError } from '../errors/describe-error.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import type { ThrottlerRecord } from '../interfaces/nonce-and-rate-limit-store.interface.js';
+import { describeError } from '../observability/describe-error.js';
+import { ServiceAuthException } from './service-auth.exception.js';
+import type { ThrottlerRecord } from '../stores/nonce-and-rate-limit-store.interface.js';
 import { MemoryThrottlerStorage } from '../stores/memory-throttler.storage.js';
 
 /**

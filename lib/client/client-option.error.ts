@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError } from '../errors/configuration.error.js';
+import { ApiKeyAuthConfigurationError } from '../api-key-auth-configuration.errors.js';
 
 /**
  * An option of `ServiceAuthClientModule.forRoot()` / `forRootAsync()` is

@@ -1,10 +1,10 @@
-import { SIGNATURE_SCHEMES } from '../protocol/index.js';
+import { SIGNATURE_SCHEMES } from '../protocol/protocol.constants.js';
 import {
   resolveSigningCredentials,
   type OptionErrorFactory,
   type SigningPeer,
   type SigningSetup,
-} from '../signing/signing-credentials.js';
+} from './signing-credentials.resolver.js';
 import { InvalidClientOptionError } from './client-option.error.js';
 import type { ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
 

@@ -1,4 +1,4 @@
-import type { SignatureScheme } from '../protocol/index.js';
+import type { SignatureScheme } from '../protocol/protocol.constants.js';
 
 /** A service this one calls, and the credentials it knows this service by. */
 export interface ServiceAuthClientPeer {

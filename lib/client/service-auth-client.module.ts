@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SIGNING_CREDENTIALS } from '../api-key-auth.constants.js';
-import { SigningService } from '../signing/signing.service.js';
+import { SigningService } from './signing.service.js';
 import { resolveServiceAuthClientOptions } from './service-auth-client-options.factory.js';
 import type { ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
 import {

@@ -1,6 +1,6 @@
 import type { LogLevel } from '@nestjs/common';
 import type { MeterProvider } from '@opentelemetry/api';
-import { InvalidOptionError } from '../errors/configuration.error.js';
+import { InvalidOptionError } from '../api-key-auth-configuration.errors.js';
 import type { ObservabilityOptions } from './observability-options.interface.js';
 import type { ServiceAuthEventListener } from './service-auth-event.interface.js';
 

@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError } from '../errors/configuration.error.js';
+import { ApiKeyAuthConfigurationError } from '../api-key-auth-configuration.errors.js';
 
 /** `observability.metrics: true`, and `@opentelemetry/api` cannot be loaded. */
 export class OpenTelemetryApiMissingError extends ApiKeyAuthConfigurationError {

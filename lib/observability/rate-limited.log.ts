@@ -51,20 +51,6 @@ export class RateLimitedLog {
   }
 
   private emit(message: string): void {
-    const logger = this.logger;
-    switch (this.level) {
-      case 'verbose':
-        return logger.verbose(message);
-      case 'debug':
-        return logger.debug(message);
-      case 'log':
-        return logger.log(message);
-      case 'warn':
-        return logger.warn(message);
-      case 'error':
-        return logger.error(message);
-      case 'fatal':
-        return logger.fatal(message);
-    }
+    this.logger[this.level](message);
   }
 }

@@ -1,4 +1,4 @@
-import { API_KEY_PATTERN } from '../protocol/index.js';
+import { API_KEY_PATTERN } from '../protocol/credentials.js';
 import type { IncomingRequest } from '../auth/request.reader.js';
 import type { ServiceAuthEventScheme } from './service-auth-event.interface.js';
 

@@ -1,4 +1,4 @@
-import type { ServiceAuthErrorCode } from '../errors/service-auth.exception.js';
+import type { ServiceAuthErrorCode } from '../auth/service-auth.exception.js';
 
 /**
  * The scheme a request was signed with: the authenticated caller's, or, for

@@ -4,7 +4,7 @@ import type {
   AdmissionResult,
   NonceAndRateLimitStore,
   ThrottlerRecord,
-} from '../interfaces/nonce-and-rate-limit-store.interface.js';
+} from '../stores/nonce-and-rate-limit-store.interface.js';
 import { RedisKeyNames } from './redis-key-names.js';
 import { ADMIT_SCRIPT, INCREMENT_SCRIPT, runScript } from './redis-scripts.js';
 import { RedisServerMonitor } from './redis-server.monitor.js';

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ApiKeyAuthModuleOptions } from '../interfaces/api-key-auth-options.interface.js';
+import type { ApiKeyAuthModuleOptions } from '../api-key-auth-options.interface.js';
 import { RedisAuthStateStore, type RedisAuthStateStoreOptions } from './redis-auth-state.store.js';
 import { RedisKeyInvalidationBus } from './redis-key-invalidation.bus.js';
 import { RedisKeyNames } from './redis-key-names.js';

@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError } from '../errors/configuration.error.js';
+import { ApiKeyAuthConfigurationError } from '../api-key-auth-configuration.errors.js';
 
 /**
  * A Redis (or a node of a Redis Cluster) that may evict keys under memory

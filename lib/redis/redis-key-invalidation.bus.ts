@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import type { KeyInvalidationBus } from '../interfaces/key-invalidation-bus.interface.js';
+import type { KeyInvalidationBus } from '../stores/key-invalidation-bus.interface.js';
 import { RedisClusterSubscriber } from './redis-cluster.subscriber.js';
 import { DEFAULT_REDIS_KEY_PREFIX } from './redis-key-names.js';
 

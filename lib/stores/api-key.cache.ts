@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
-import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+import type { ApiKeyRecord } from '../keys/api-key-record.interface.js';
+import type { ApiKeyStore } from './api-key-store.interface.js';
+import { describeError } from '../observability/describe-error.js';
 
 /** The key store did not answer within `keyCache.lookupTimeoutMs`. */
 export class KeyStoreTimeoutError extends Error {
@@ -81,7 +82,7 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     this.drop(apiKey);
     this.options.keyInvalidation?.publish(apiKey).catch((error: unknown) => {
       this.logger.error(
-        `Could not tell other instances to drop API key ${apiKey} (${error instanceof Error ? error.message : String(error)}); ` +
+        `Could not tell other instances to drop API key ${apiKey} (${describeError(error)}); ` +
           `they will stop accepting it within keyCache.ttlMs (${this.options.keyCache.ttlMs} ms).`,
       );
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import type { NonceStore } from './nonce-store.interface.js';
 
 /** Thrown when the in-memory nonce store is full of unexpired nonces. */
 export class NonceStoreFullError extends Error {
@@ -22,9 +22,9 @@ const MAX_EXPIRY = 0xffff_ffff;
  *
  * Each key is kept as a 64-bit fingerprint (two 32-bit hashes seeded at
  * random per process) with its expiry, in one typed array laid out as an
- * open-addressing hash table: about 24 to 48 bytes per nonce, and nothing for the garbage
- * collector to trace, where a `Map` of strings costs about 144 bytes and
- * slows every collection as it grows. Two keys with the same fingerprint can
+ * open-addressing hash table: a few words per nonce and nothing for the
+ * garbage collector to trace, where a `Map` of strings costs several times
+ * the memory and slows every collection as it grows. Two keys with the same fingerprint can
  * only make a fresh request look replayed (at 1M nonces, about one chance in
  * 10^13 per request), never let a replay through.
  */

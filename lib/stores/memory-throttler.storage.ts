@@ -1,5 +1,5 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerRecord } from '../interfaces/nonce-and-rate-limit-store.interface.js';
+import type { ThrottlerRecord } from './nonce-and-rate-limit-store.interface.js';
 
 interface Counter {
   hits: number;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { databaseDialect } from '../database/supported-databases.js';
-import { ApiKey } from '../entities/api-key.entity.js';
-import type { ApiKeyRecord } from '../interfaces/api-key-record.interface.js';
-import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
+import { databaseDialect } from '../keys/supported-databases.constants.js';
+import { ApiKey } from '../keys/api-key.entity.js';
+import type { ApiKeyRecord } from '../keys/api-key-record.interface.js';
+import type { ApiKeyStore } from './api-key-store.interface.js';
 
 /**
  * Reads keys from the `api_keys` table of the app's default TypeORM data source.

@@ -1,6 +1,6 @@
 import { ApiSecurity, type DocumentBuilder } from '@nestjs/swagger';
 import { IS_PUBLIC_KEY, ALLOWED_SERVICES_KEY } from '../api-key-auth.constants.js';
-import { InvalidOptionError } from '../errors/configuration.error.js';
+import { InvalidOptionError } from '../api-key-auth-configuration.errors.js';
 import { controllerMethods } from '../auth/route-policy.js';
 
 /** The schemes an OpenAPI document can describe: the module's, and RFC 9421. */

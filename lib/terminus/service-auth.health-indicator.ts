@@ -3,9 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_STORE, API_KEY_THROTTLER_STORAGE, NONCE_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { describeError } from '../errors/describe-error.js';
-import type { ApiKeyStore } from '../interfaces/api-key-store.interface.js';
-import type { NonceStore } from '../interfaces/nonce-store.interface.js';
+import { describeError } from '../observability/describe-error.js';
+import type { ApiKeyStore } from '../stores/api-key-store.interface.js';
+import type { NonceStore } from '../stores/nonce-store.interface.js';
 import type { KeyStoreCheckOptions, NonceStoreCheckOptions } from './health-check.options.js';
 import { publicReason, timedProbe } from './store-probe.js';
 

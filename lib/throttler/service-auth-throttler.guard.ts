@@ -13,8 +13,8 @@ import type { IncomingRequest } from '../auth/request.reader.js';
 import { RoutePolicies, type RoutePolicy } from '../auth/route-policy.js';
 import { ServiceAuthenticator } from '../auth/service-authenticator.js';
 import { getServiceCaller, keyRateLimitOf, setServiceCaller } from '../auth/service-caller.handoff.js';
-import { ServiceAuthException } from '../errors/service-auth.exception.js';
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+import { ServiceAuthException } from '../auth/service-auth.exception.js';
+import type { KeyRateLimit } from '../keys/api-key-record.interface.js';
 
 /** The metadata `@Throttle()` writes per throttler name (@nestjs/throttler does not export these keys). */
 const THROTTLE_METADATA = ['THROTTLER:LIMIT', 'THROTTLER:TTL'];

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { protocol } from '../../lib/index.js';
 import { createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type AdapterName, type TestApp } from '../support/test-app.js';
 import {
   GUARD_STATUS,
@@ -13,6 +12,8 @@ import {
   type Outcome,
   type RawRequest,
 } from './harness.js';
+import * as protocol from '../../lib/protocol/index.js';
+import { sha256Hex } from '../../lib/protocol/crypto.js';
 
 /**
  * Property-based fuzzing of everything a caller controls: the X-API-* headers,
@@ -815,7 +816,7 @@ function signedView(request: RawRequest, decodedBody: Buffer | undefined | 'unkn
     const nonce = single('x-api-nonce');
     const host = single('host');
     if (nonce === null || host === null || decodedBody === 'unknown') return null;
-    parts.push(nonce, request.method.toUpperCase(), host.toLowerCase(), request.target || '/', protocol.sha256Hex(decodedBody));
+    parts.push(nonce, request.method.toUpperCase(), host.toLowerCase(), request.target || '/', sha256Hex(decodedBody));
   }
   return JSON.stringify(parts);
 }

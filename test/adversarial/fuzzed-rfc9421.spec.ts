@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { isInnerList, parseDictionary, serializeInnerList, serializeItem } from 'structured-headers';
-import { protocol } from '../../lib/index.js';
 import { createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type AdapterName, type TestApp } from '../support/test-app.js';
 import { GUARD_STATUS, GUARD_STATUSES, guardAnswerProblem, leakedIn, utf8AsWireString, WireClient, type HeaderLines, type Outcome, type RawRequest } from './harness.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /**
  * The fuzz suite of fuzzed-headers.spec.ts, for scheme rfc9421: correctly

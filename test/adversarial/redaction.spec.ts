@@ -9,19 +9,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
-import {
-  ApiKey,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  protocol,
-  SigningService,
-  type ApiKeyAuthModuleOptions,
-  type KeyInvalidationBus,
-} from '../../lib/index.js';
+import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, SigningService, type ApiKeyAuthModuleOptions, type KeyInvalidationBus } from '../../lib/index.js';
 import { buildTestControllers, createTestApp, HandlerLog, type AdapterName, type TestApp, type TestAppOptions } from '../support/test-app.js';
 import { nowSeconds, send, sign, type SignSpec, type WireRequest, type WireResponse } from '../support/signed-request.js';
 import { TestMetricReader } from '../observability/observed-app.js';
 import { GUARD_CODES, guardAnswerProblem } from './harness.js';
+import * as protocol from '../../lib/protocol/index.js';
+import { sha256Hex } from '../../lib/protocol/crypto.js';
 
 /**
  * PROTOCOL.md: "No response, log line or metric ever contains a secret or a
@@ -196,7 +190,7 @@ function forbidSignaturesOf(t: TestApp, wire: WireRequest): void {
         host: wire.host ?? t.host,
         target: wire.target,
         contentType: header(wire, 'content-type')?.trim() ?? '',
-        bodySha256: protocol.sha256Hex(body),
+        bodySha256: sha256Hex(body),
       }),
     );
   }

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { randomInt } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ApiKey, protocol } from '../../lib/index.js';
+import { ApiKey } from '../../lib/index.js';
 import { createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type AdapterName, type TestApp } from '../support/test-app.js';
 import { guardAnswerProblem, leakedIn, WireClient, type HeaderLines, type Outcome, type RawRequest } from './harness.js';
+import * as protocol from '../../lib/protocol/index.js';
+import { sha256Hex } from '../../lib/protocol/crypto.js';
 
 /**
  * Scheme v1 binds every part of the request (PROTOCOL.md): for any valid
@@ -225,7 +227,7 @@ function signatureFor(parts: Parts, secret: string): string {
 
 /** The string the verifier signs for these parts (method upper-cased and host lower-cased by the protocol). */
 function stringToSign(parts: Parts): string {
-  return protocol.v1StringToSign({ ...parts, bodySha256: protocol.sha256Hex(parts.body) });
+  return protocol.v1StringToSign({ ...parts, bodySha256: sha256Hex(parts.body) });
 }
 
 function toRequest(parts: Parts, signature: string, contentType: string | undefined, timestampHeader = parts.timestamp): RawRequest {

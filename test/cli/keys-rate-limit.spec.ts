@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ApiKey } from '../../lib/index.js';
 import { UsageError } from '../../cli/cli.error.js';
+import { loadKeyRules } from '../../cli/key-rules.js';
 import { formatRateLimit, parseRateLimit } from '../../cli/rate-limit.parser.js';
 import { assertCliBuilt, expectOneLineError, runCli, tempDir, type CliResult } from '../support/cli.js';
 
@@ -19,6 +20,9 @@ function ok(result: CliResult): string {
 }
 
 describe('parseRateLimit', () => {
+  // The bounds come from the package's main entry, which the `keys` command loads first.
+  beforeAll(loadKeyRules);
+
   it.each([
     ['1000/1m', { limit: 1000, ttlMs: 60_000 }],
     ['50/10s', { limit: 50, ttlMs: 10_000 }],

@@ -1,11 +1,12 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { ApiKey, protocol } from '../../lib/index.js';
+import { ApiKey } from '../../lib/index.js';
 import { assertCliBuilt, expectOneLineError, runCli, tempDir, type CliResult } from '../support/cli.js';
 import { describeWithMysql, describeWithPostgres, MYSQL_URL, POSTGRES_URL, scratchDatabaseName } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const SHARED = 'cli-test-shared-secret-0123456789-abcdefgh';
 const MASTER = 'cli-test-master-secret-0123456789-abcdefgh';

@@ -1,4 +1,5 @@
-import { InvalidClientOptionError, resolveServiceAuthClientOptions } from '../../lib/client/index.js';
+import { InvalidClientOptionError } from '../../lib/client/index.js';
+import { resolveServiceAuthClientOptions } from '../../lib/client/service-auth-client-options.factory.js';
 import type { ServiceAuthClientModuleOptions } from '../../lib/client/index.js';
 
 const KEY = 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF';

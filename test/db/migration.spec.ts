@@ -1,13 +1,6 @@
 import { jest } from '@jest/globals';
 import { DataSource, DataSourceOptions, type QueryRunner } from 'typeorm';
-import {
-  AddApiKeyRateLimit1764400000000,
-  ApiKey,
-  ApiKeyAuthConfigurationError,
-  apiKeyAuthMigrations,
-  CreateApiKeysTable1764300000000,
-  UnsupportedDatabaseError,
-} from '../../lib/index.js';
+import { AddApiKeyRateLimit1764400000000, ApiKey, ApiKeyAuthConfigurationError, apiKeyAuthMigrations, CreateApiKeysTable1764300000000, UnsupportedDatabaseError } from '../../lib/index.js';
 import { describeWithMysql, describeWithPostgres, postgresOptions, scratchDatabaseName, sqliteOptions } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';

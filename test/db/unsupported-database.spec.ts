@@ -5,15 +5,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
-import {
-  ApiKey,
-  ApiKeyAuthConfigurationError,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  ApiKeyService,
-  SUPPORTED_DATABASE_TYPES,
-  UnsupportedDatabaseError,
-} from '../../lib/index.js';
+import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyService, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError } from '../../lib/index.js';
 import { TypeOrmApiKeyStore } from '../../lib/stores/typeorm-api-key.store.js';
 import { assertCliBuilt } from '../support/cli.js';
 

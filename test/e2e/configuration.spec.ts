@@ -3,16 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  ApiKey,
-  ApiKeyAuthConfigurationError,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  InvalidOptionError,
-  MissingSecretError,
-  WeakSecretError,
-  type ApiKeyAuthModuleOptions,
-} from '../../lib/index.js';
+import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, InvalidOptionError, MissingSecretError, WeakSecretError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, buildTestControllers, HandlerLog, TEST_SECRET, type AdapterName } from '../support/test-app.js';
 
 type ErrorClass = new (...args: never[]) => Error;

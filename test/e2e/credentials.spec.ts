@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { ApiKey, protocol } from '../../lib/index.js';
+import { ApiKey } from '../../lib/index.js';
 import { ADAPTERS, createTestApp, lastingNonceStore, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import {
   expectAuthError,
@@ -12,6 +12,7 @@ import {
   sign,
   startOfSecond,
 } from '../support/signed-request.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /** PROTOCOL.md step 1 (headers present and well formed) and step 2 (timestamp window), on a v1-only app. */
 describe.each(ADAPTERS)('credentials (%s)', (adapter) => {

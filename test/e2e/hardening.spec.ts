@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { API_KEY_STORE, ServiceAuthenticator, type ApiKeyStore } from '../../lib/index.js';
+import { API_KEY_STORE } from '../../lib/api-key-auth.constants.js';
+import { ServiceAuthenticator, type ApiKeyStore } from '../../lib/index.js';
 import { expectRejected, nowSeconds, send, sendSigned, sign } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 

@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
-import { protocol } from '../../lib/index.js';
 import { APP_DATABASES } from '../support/app-databases.js';
 import { ADAPTERS, createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type TestApp, type TestAppOptions } from '../support/test-app.js';
 import { expectRejected, nowSeconds, send, sendSigned, sign } from '../support/signed-request.js';
+import * as protocol from '../../lib/protocol/index.js';
+import { hmacSha256Hex } from '../../lib/protocol/crypto.js';
 
 const OTHER_SECRET = 'some-other-secret-nobody-configured-0123456789';
 const MASTER = 'master-secret-current-0123456789-abcdefghijkl';
@@ -237,7 +238,7 @@ describe.each(ADAPTERS.flatMap((adapter) => KEY_STORES.map((store) => [adapter, 
 
     it('matches the published snippet: hex(HMAC(secret, key + timestamp)), nonce header ignored', async () => {
       const timestamp = String(nowSeconds());
-      const signature = protocol.hmacSha256Hex(TEST_SECRET, `${apiKey}${timestamp}`);
+      const signature = hmacSha256Hex(TEST_SECRET, `${apiKey}${timestamp}`);
       const res = await send(t, {
         target: '/items/1',
         headers: { 'x-api-key': apiKey, 'x-api-timestamp': timestamp, 'x-api-signature': signature, 'x-api-nonce': 'ignored' },

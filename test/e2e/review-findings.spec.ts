@@ -5,18 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  AllowServices,
-  ApiKey,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  ApiKeyGuard,
-  ApiKeyService,
-  Public,
-  PublicRestrictedRouteError,
-  protocol,
-  type NonceStore,
-} from '../../lib/index.js';
+import { AllowServices, ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, Public, PublicRestrictedRouteError, type NonceStore } from '../../lib/index.js';
 import { freePort } from '../support/redis-server.js';
 import {
   expectAuthError,
@@ -30,6 +19,7 @@ import {
   startOfSecond,
 } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type AdapterName, type TestApp } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 // Each case is a request sequence that an independent review made succeed
 // against the module before protocol revision 2 (issue "verification core").

@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
-import { protocol } from '../../lib/index.js';
 import { librarySigned, rfc9421Request, sendRfc9421, sendWire, type Rfc9421Spec } from '../support/rfc9421-request.js';
 import { expectRejected, freshNonce, nowSeconds, send } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, lastingNonceStore, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /**
  * Every refusal of PROTOCOL.md's rfc9421 profile, at the HTTP level, on both

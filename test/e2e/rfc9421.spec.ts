@@ -1,7 +1,7 @@
-import { protocol } from '../../lib/index.js';
 import { librarySigned, rfc9421Request, sendRfc9421, sendWire } from '../support/rfc9421-request.js';
 import { expectAuthError, expectRejected, expectRetryAfter, nowSeconds, sendSigned } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, lastingNonceStore, TEST_PREVIOUS_SECRET, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const WRONG_SECRET = 'wrong-secret-but-long-enough-0123456789';
 

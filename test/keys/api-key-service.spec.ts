@@ -1,19 +1,8 @@
 import { jest } from '@jest/globals';
 import { DataSource, Repository, type DataSourceOptions } from 'typeorm';
-import {
-  ApiKey,
-  ApiKeyCache,
-  ApiKeyManagementError,
-  apiKeyAuthMigrations,
-  ApiKeyService,
-  InvalidExpiryError,
-  InvalidRateLimitError,
-  InvalidServiceNameError,
-  NoActiveKeyError,
-  protocol,
-  resolveApiKeyAuthOptions,
-  type ApiKeyAuthModuleOptions,
-} from '../../lib/index.js';
+import { ApiKey, ApiKeyManagementError, apiKeyAuthMigrations, ApiKeyService, InvalidExpiryError, InvalidRateLimitError, InvalidServiceNameError, NoActiveKeyError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
+import { ApiKeyCache } from '../../lib/stores/api-key.cache.js';
+import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 import { TypeOrmApiKeyStore } from '../../lib/stores/typeorm-api-key.store.js';
 import {
   describeWithMysql,
@@ -26,6 +15,7 @@ import {
 } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const SECRET = 'a-shared-secret-for-the-key-service-tests-0123';
 const HOUR = 3_600_000;

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { ApiKey, KeyUsageRecorder } from '../../lib/index.js';
+import { ApiKey } from '../../lib/index.js';
+import { KeyUsageRecorder } from '../../lib/keys/key-usage.recorder.js';
 import { APP_DATABASES } from '../support/app-databases.js';
 import { tempDir } from '../support/cli.js';
 import { sendSigned } from '../support/signed-request.js';

@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
 import { join } from 'node:path';
-import { protocol } from '../../lib/index.js';
 import { tempDir } from '../support/cli.js';
 import { APP_DATABASES } from '../support/app-databases.js';
 import { expectRejected, sendSigned } from '../support/signed-request.js';
 import { createTestApp, TEST_SECRET, type TestApp, type TestAppOptions } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const MINUTE = 60_000;
 

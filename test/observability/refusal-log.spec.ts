@@ -1,7 +1,8 @@
 // Issue 15: one line per refusal, at a configurable level, rate-limited; nothing for accepted requests.
 import { jest } from '@jest/globals';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { InvalidOptionError, resolveApiKeyAuthOptions } from '../../lib/index.js';
+import { InvalidOptionError } from '../../lib/index.js';
+import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 import { RateLimitedLog } from '../../lib/observability/rate-limited.log.js';
 import { send, sendSigned } from '../support/signed-request.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';

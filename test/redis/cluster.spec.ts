@@ -2,13 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
-import {
-  createRedisClient,
-  RedisAuthStateStore,
-  RedisEvictionPolicyError,
-  RedisKeyInvalidationBus,
-  redisBackends,
-} from '../../lib/redis/index.js';
+import { createRedisClient, RedisAuthStateStore, RedisEvictionPolicyError, RedisKeyInvalidationBus, redisBackends } from '../../lib/redis/index.js';
 import { ADMIT_SCRIPT } from '../../lib/redis/redis-scripts.js';
 import { DisposableRedisCluster, describeWithRedisCluster } from '../support/redis-cluster.js';
 import { commandCount, watchCommands } from '../support/redis-commands.js';

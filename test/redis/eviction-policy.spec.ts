@@ -1,13 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import {
-  createRedisClient,
-  RedisAuthStateStore,
-  RedisEvictionPolicyError,
-  RedisEvictionPolicyUnknownError,
-  redisBackends,
-  redisReady,
-} from '../../lib/redis/index.js';
-import { ApiKeyAuthConfigurationError } from '../../lib/errors/configuration.error.js';
+import { createRedisClient, RedisAuthStateStore, RedisEvictionPolicyError, RedisEvictionPolicyUnknownError, redisBackends, redisReady } from '../../lib/redis/index.js';
+import { ApiKeyAuthConfigurationError } from '../../lib/api-key-auth-configuration.errors.js';
 import { watchCommands } from '../support/redis-commands.js';
 import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
 import { expectRejected, sendSigned } from '../support/signed-request.js';

@@ -1,11 +1,13 @@
 import autocannon from 'autocannon';
 import { DataSource } from 'typeorm';
-import { ApiKey, generateApiKey, protocol } from '../../lib/index.js';
+import { ApiKey } from '../../lib/index.js';
+import { generateApiKey } from '../../lib/keys/api-key.generator.js';
 import { MYSQL_URL, REDIS_URL } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 import { SampleProcess, sampleBuilt } from '../support/sample-process.js';
 import { expectAuthError, send, sign, type WireResponse } from '../support/signed-request.js';
 import { TEST_SECRET, type TestApp } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const SCRATCH_DB = 'service_auth_test_sample_instances';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

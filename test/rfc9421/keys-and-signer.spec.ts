@@ -1,4 +1,6 @@
-import { HmacSha256Key, hmacSha256, parseRfc9421Credentials, rfc9421Expired, rfc9421MacMatches, signRfc9421, verifyRfc9421 } from '../../lib/protocol/index.js';
+import { HmacSha256Key, hmacSha256 } from '../../lib/protocol/crypto.js';
+import { parseRfc9421Credentials, rfc9421Expired, signRfc9421, verifyRfc9421 } from '../../lib/protocol/index.js';
+import { rfc9421MacMatches } from '../../lib/protocol/rfc9421/rfc9421-verify.js';
 import { nodeView } from './rfc9421-helpers.js';
 import { SECRET, signedRequest } from './signed-request.js';
 

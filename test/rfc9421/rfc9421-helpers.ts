@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
-import {
-  hmacSha256,
-  parseRfc9421Credentials,
-  verifyRfc9421,
-  type HmacKey,
-  type Rfc9421Request,
-} from '../../lib/protocol/index.js';
+import { hmacSha256, type HmacKey } from '../../lib/protocol/crypto.js';
+import { parseRfc9421Credentials, verifyRfc9421, type Rfc9421Request } from '../../lib/protocol/index.js';
 
 /** One `rfc9421[]` case of test/fixtures/signatures.json. */
 export interface Rfc9421Vector {

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
-import { contentDigestMatches, formatContentDigest, parseContentDigest, parseRfc9421Credentials, verifyRfc9421 } from '../../lib/protocol/index.js';
+import { contentDigestMatches, parseContentDigest } from '../../lib/protocol/rfc9421/content-digest.js';
+import { formatContentDigest, parseRfc9421Credentials, verifyRfc9421 } from '../../lib/protocol/index.js';
 import { lineOf, nodeView, outcomeOf, resign, withLine, type WireRequest } from './rfc9421-helpers.js';
 import { SECRET, signedRequest } from './signed-request.js';
 

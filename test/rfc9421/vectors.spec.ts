@@ -1,20 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { parseDictionary, type InnerList } from 'structured-headers';
-import {
-  contentDigestMatches,
-  deriveKeySecret,
-  hmacSha256,
-  HmacSha256Key,
-  parseContentDigest,
-  parseRfc9421Credentials,
-  rfc9421Authority,
-  rfc9421MacMatches,
-  rfc9421SignatureBase,
-  serializeSignatureParams,
-  signRfc9421,
-  verifyRfc9421,
-  type Rfc9421Parameter,
-} from '../../lib/protocol/index.js';
+import { contentDigestMatches, parseContentDigest } from '../../lib/protocol/rfc9421/content-digest.js';
+import { deriveKeySecret, parseRfc9421Credentials, rfc9421SignatureBase, serializeSignatureParams, signRfc9421, verifyRfc9421 } from '../../lib/protocol/index.js';
+import { hmacSha256, HmacSha256Key } from '../../lib/protocol/crypto.js';
+import { rfc9421Authority } from '../../lib/protocol/rfc9421/components.js';
+import { rfc9421MacMatches } from '../../lib/protocol/rfc9421/rfc9421-verify.js';
+import { type Rfc9421Parameter } from '../../lib/protocol/rfc9421/rfc9421.constants.js';
 import { loadRfc9421Vectors, nodeView, outcomeOf, vectorRequest, type Rfc9421Vector } from './rfc9421-helpers.js';
 
 const { rfc9421, rfc9421Appendix } = loadRfc9421Vectors();

@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { ServiceAuthClientModule } from '../../lib/client/index.js';
-import { protocol, SigningService } from '../../lib/index.js';
+import { SigningService } from '../../lib/index.js';
 import { nonceOf } from '../support/rfc9421-request.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import { FakePeer, type PeerAnswer, type PeerRequest } from './fake-peer.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const API_KEY = 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF';
 const SECRET = 'client-secret-for-the-fake-peer-0123456789';

@@ -1,6 +1,7 @@
 // Issue 10, finding 7: a forged `401 stale_timestamp` must not move the signer's clock.
-import { SigningService, protocol } from '../../lib/index.js';
+import { SigningService } from '../../lib/index.js';
 import { FakePeer, type PeerAnswer, type PeerRequest } from './fake-peer.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const API_KEY = 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF';
 const SECRET = 'client-secret-for-the-fake-peer-0123456789';

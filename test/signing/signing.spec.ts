@@ -1,13 +1,8 @@
 import { jest } from '@jest/globals';
 import type { Server } from 'node:http';
-import {
-  InvalidOptionError,
-  SigningNotConfiguredError,
-  SigningService,
-  protocol,
-  type SigningCredentials,
-} from '../../lib/index.js';
+import { InvalidOptionError, SigningNotConfiguredError, SigningService, type SigningCredentials } from '../../lib/index.js';
 import { ADAPTERS, createTestApp, lastingNonceStore, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 const WRONG_SECRET = 'wrong-secret-but-long-enough-0123456789abc';
 const SKEW_MS = 1_000_000;

@@ -1,7 +1,7 @@
 import { createSigner, httpbis } from 'http-message-signatures';
-import { protocol } from '../../lib/index.js';
 import { freshNonce, nowSeconds, send, type WireResponse } from './signed-request.js';
 import type { TestApp } from './test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /** A request signed with scheme rfc9421; every field defaults to a valid GET of `/items/1` on the test app. */
 export interface Rfc9421Spec extends Partial<Omit<protocol.Rfc9421SignInput, 'apiKey' | 'secret' | 'body'>> {

@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { protocol } from '../../lib/index.js';
 import type { TestApp } from './test-app.js';
+import * as protocol from '../../lib/protocol/index.js';
 
 /** What a signer signs; every field defaults to a valid v1 GET of `/items/1` on the test app. */
 export interface SignSpec {

@@ -4,21 +4,8 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  AllowServices,
-  ApiKey,
-  ApiKeyAuthModule,
-  apiKeyAuthMigrations,
-  ApiKeyGuard,
-  ApiKeyService,
-  MemoryNonceStore,
-  Public,
-  ServiceCaller,
-  type ApiKeyAuthModuleExtras,
-  type ApiKeyAuthModuleOptions,
-  type NonceStore,
-  type ServiceCallerInfo,
-} from '../../lib/index.js';
+import { AllowServices, ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, Public, ServiceCaller, type ApiKeyAuthModuleExtras, type ApiKeyAuthModuleOptions, type NonceStore, type ServiceCallerInfo } from '../../lib/index.js';
+import { MemoryNonceStore } from '../../lib/stores/memory-nonce.store.js';
 
 export type AdapterName = 'express' | 'fastify';
 export const ADAPTERS: AdapterName[] = ['express', 'fastify'];

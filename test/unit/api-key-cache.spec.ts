@@ -1,5 +1,7 @@
 import { jest } from '@jest/globals';
-import { ApiKeyCache, KeyStoreTimeoutError, resolveApiKeyAuthOptions, type ApiKeyRecord, type ApiKeyStore } from '../../lib/index.js';
+import { ApiKeyCache, KeyStoreTimeoutError } from '../../lib/stores/api-key.cache.js';
+import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
+import { type ApiKeyRecord, type ApiKeyStore } from '../../lib/index.js';
 
 const T0 = 1_700_000_000_000;
 

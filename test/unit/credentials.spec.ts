@@ -1,10 +1,4 @@
-import {
-  isTimestampFresh,
-  parseCredentials,
-  type CredentialsParseResult,
-  type HeaderBag,
-  type ParsedCredentials,
-} from '../../lib/protocol/index.js';
+import { isTimestampFresh, parseCredentials, type CredentialsParseResult, type HeaderBag, type ParsedCredentials } from '../../lib/protocol/index.js';
 
 const KEY = 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF';
 const NONCE = 'bm9uY2UtMTIzNDU2Nzg5MA';

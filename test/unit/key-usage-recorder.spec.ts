@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
-import { ApiKey, apiKeyAuthMigrations, KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from '../../lib/index.js';
+import { ApiKey, apiKeyAuthMigrations } from '../../lib/index.js';
+import { KEY_USAGE_FLUSH_INTERVAL_MS, KeyUsageRecorder } from '../../lib/keys/key-usage.recorder.js';
 
 const MINUTE = 60_000;
 /** 2030-01-01T00:00:00Z, the start of a minute. */

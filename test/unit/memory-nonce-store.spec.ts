@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
-import { MemoryNonceStore, NonceStoreFullError } from '../../lib/index.js';
+import { MemoryNonceStore, NonceStoreFullError } from '../../lib/stores/memory-nonce.store.js';
 
 /** A store whose clock the test moves. */
 function storeAt(start: number, maxEntries = 1_000) {

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { MemoryThrottlerStorage } from '../../lib/index.js';
+import { MemoryThrottlerStorage } from '../../lib/stores/memory-throttler.storage.js';
 
 const T0 = 1_700_000_000_000;
 

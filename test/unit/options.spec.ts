@@ -1,13 +1,6 @@
-import {
-  ApiKeyAuthConfigurationError,
-  InvalidOptionError,
-  MemoryThrottlerStorage,
-  MissingSecretError,
-  resolveApiKeyAuthOptions,
-  WeakSecretError,
-  type ApiKeyAuthModuleOptions,
-  type NonceStore,
-} from '../../lib/index.js';
+import { ApiKeyAuthConfigurationError, InvalidOptionError, MissingSecretError, WeakSecretError, type ApiKeyAuthModuleOptions, type NonceStore } from '../../lib/index.js';
+import { MemoryThrottlerStorage } from '../../lib/stores/memory-throttler.storage.js';
+import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 
 const S1 = 'a'.repeat(32);
 const S2 = 'b'.repeat(40);

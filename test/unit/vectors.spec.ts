@@ -1,20 +1,7 @@
 import { createHmac } from 'node:crypto';
-import {
-  computeMac,
-  deriveKeySecret,
-  EMPTY_BODY_SHA256,
-  formatSignature,
-  hmacSha256Hex,
-  matchesAnySecret,
-  parseCredentials,
-  sha256Hex,
-  signRequest,
-  stringToSign,
-  v0StringToSign,
-  v1StringToSign,
-  type SignedFields,
-  type V1SignedFields,
-} from '../../lib/protocol/index.js';
+import { computeMac, formatSignature, matchesAnySecret } from '../../lib/protocol/signature.js';
+import { deriveKeySecret, EMPTY_BODY_SHA256, parseCredentials, signRequest, stringToSign, v0StringToSign, v1StringToSign, type SignedFields, type V1SignedFields } from '../../lib/protocol/index.js';
+import { hmacSha256Hex, sha256Hex } from '../../lib/protocol/crypto.js';
 import { flipHexDigit, loadSignatureVectors } from '../support/signature-vectors.js';
 
 const vectors = loadSignatureVectors();

@@ -1,6 +1,7 @@
-import { InvalidOptionError } from '../errors/configuration.error.js';
-import type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
-import { API_KEY_PATTERN, MIN_SECRET_LENGTH, SIGNATURE_SCHEMES } from '../protocol/index.js';
+import { InvalidOptionError } from '../api-key-auth-configuration.errors.js';
+import type { SigningCredentials } from '../api-key-auth-options.interface.js';
+import { API_KEY_PATTERN } from '../protocol/credentials.js';
+import { MIN_SECRET_LENGTH, SIGNATURE_SCHEMES } from '../protocol/protocol.constants.js';
 
 /** Credentials after validation, with the scheme defaulted. */
 export type ResolvedSigningCredentials = Required<SigningCredentials>;

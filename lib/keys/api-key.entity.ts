@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+import type { KeyRateLimit } from './api-key-record.interface.js';
 import { keyRateLimitTransformer } from './key-rate-limit.transformer.js';
 
 export const API_KEYS_TABLE = 'api_keys';

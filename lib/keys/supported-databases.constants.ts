@@ -1,4 +1,4 @@
-import { UnsupportedDatabaseError } from '../errors/unsupported-database.error.js';
+import { UnsupportedDatabaseError } from './unsupported-database.error.js';
 
 /** The SQL dialects the `api_keys` table and its migration are written for. */
 export type DatabaseDialect = 'postgres' | 'mysql' | 'sqlite';

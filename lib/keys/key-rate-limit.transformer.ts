@@ -1,6 +1,6 @@
 import type { ValueTransformer } from 'typeorm';
-import { InvalidRateLimitError } from '../errors/key-management.error.js';
-import type { KeyRateLimit } from '../interfaces/api-key-record.interface.js';
+import { InvalidRateLimitError } from './key-management.errors.js';
+import type { KeyRateLimit } from './api-key-record.interface.js';
 
 /** Most requests a key's limit may allow per window. */
 export const MAX_KEY_RATE_LIMIT = 1_000_000_000;

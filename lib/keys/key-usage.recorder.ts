@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, In, Repository } from 'typeorm';
-import { ApiKey } from '../entities/api-key.entity.js';
-import { describeError } from '../errors/describe-error.js';
+import { ApiKey } from './api-key.entity.js';
+import { describeError } from '../observability/describe-error.js';
 
 const MINUTE_MS = 60_000;
 /** How often recorded uses are written to the database. */

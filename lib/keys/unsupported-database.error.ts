@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError } from './configuration.error.js';
+import { ApiKeyAuthConfigurationError } from '../api-key-auth-configuration.errors.js';
 
 /**
  * The TypeORM data source that holds the `api_keys` table uses a driver this

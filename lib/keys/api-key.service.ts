@@ -2,42 +2,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, SERVICE_NAME_PATTERN } from '../api-key-auth.constants.js';
-import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
-import { ApiKey } from '../entities/api-key.entity.js';
-import { checkedKeyRateLimit } from '../entities/key-rate-limit.transformer.js';
+import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
+import type { ApiKeyAuthModuleOptions } from '../api-key-auth-options.interface.js';
+import { ApiKey } from './api-key.entity.js';
+import { checkedKeyRateLimit } from './key-rate-limit.transformer.js';
 import {
   InvalidExpiryError,
   InvalidServiceNameError,
   NoActiveKeyError,
-} from '../errors/key-management.error.js';
-import { isKeyActive, type KeyRateLimit } from '../interfaces/api-key-record.interface.js';
-import { deriveKeySecret } from '../protocol/index.js';
+} from './key-management.errors.js';
+import { isKeyActive, type KeyRateLimit } from './api-key-record.interface.js';
+import type { CreatedApiKey, ExpiringApiKey, RotatedApiKey } from './issued-api-key.interface.js';
+import { deriveKeySecret } from '../protocol/crypto.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
+import { TypeOrmApiKeyStore } from '../stores/typeorm-api-key.store.js';
 import { generateApiKey } from './api-key.generator.js';
 
-/** A newly issued key, with the secret its service signs with in `derived` mode. */
-export interface CreatedApiKey {
-  apiKey: string;
-  serviceName: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-  /** The key's own rate limit; `null`: the app's default. */
-  rateLimit: KeyRateLimit | null;
-  /** The key's derived secret in `derived` mode; `null` in `shared` mode (the shared secret is never handed out). */
-  secret: string | null;
-}
-
-/** A previous key of a rotated service, and the instant it stops authenticating. */
-export interface ExpiringApiKey {
-  apiKey: string;
-  expiresAt: Date;
-}
-
-/** The result of `rotate()`: the new key, and the service's previous keys with their expiry. */
-export interface RotatedApiKey extends CreatedApiKey {
-  /** The service's keys that were active before the rotation, oldest first. */
-  expiring: ExpiringApiKey[];
-}
+/** The options of `ApiKeyService.forRepository()`: those of `ApiKeyAuthModule.forRoot()` that key management uses. */
+export type ApiKeyServiceOptions = Pick<ApiKeyAuthModuleOptions, 'secrets' | 'secretMode' | 'apiKeyLength'>;
 
 /** Largest rotation overlap accepted: 10 years, far beyond any sane overlap, well within `Date`. */
 const MAX_OVERLAP_MS = 10 * 366 * 24 * 3600 * 1000;
@@ -51,10 +33,25 @@ const MAX_OVERLAP_MS = 10 * 366 * 24 * 3600 * 1000;
 @Injectable()
 export class ApiKeyService {
   constructor(
-    @InjectRepository(ApiKey) protected readonly repository: Repository<ApiKey>,
-    protected readonly cache: ApiKeyCache,
-    @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) protected readonly options: ResolvedApiKeyAuthOptions,
+    @InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>,
+    private readonly cache: ApiKeyCache,
+    @Inject(API_KEY_AUTH_RESOLVED_OPTIONS) private readonly options: ResolvedApiKeyAuthOptions,
   ) {}
+
+  /**
+   * An ApiKeyService outside a Nest app (an admin script, the `service-auth`
+   * CLI): keys are read and written through `repository`, from a data source
+   * that has the `ApiKey` entity. `options` are validated as by
+   * `ApiKeyAuthModule.forRoot()` (secrets default to `API_SHARED_SECRET`);
+   * running apps see a change within their `keyCache.ttlMs`, or at once through
+   * a `keyInvalidation` bus the caller publishes to.
+   * @throws ApiKeyAuthConfigurationError when an option is invalid.
+   * @throws UnsupportedDatabaseError when the data source is of a type the `api_keys` table is not made for.
+   */
+  static forRepository(repository: Repository<ApiKey>, options: ApiKeyServiceOptions = {}): ApiKeyService {
+    const resolved = resolveApiKeyAuthOptions(options);
+    return new ApiKeyService(repository, new ApiKeyCache(new TypeOrmApiKeyStore(repository), resolved), resolved);
+  }
 
   /**
    * Issues a new key for `serviceName`, valid until `expiresAt` (default: no

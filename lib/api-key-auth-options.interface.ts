@@ -1,8 +1,9 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ObservabilityOptions } from '../observability/observability-options.interface.js';
-import type { SignatureScheme } from '../protocol/index.js';
-import type { KeyInvalidationBus } from './key-invalidation-bus.interface.js';
-import type { NonceStore } from './nonce-store.interface.js';
+import type { ObservabilityOptions } from './observability/observability-options.interface.js';
+import type { SignatureScheme } from './protocol/protocol.constants.js';
+import type { ApiKeyStore } from './stores/api-key-store.interface.js';
+import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
+import type { NonceStore } from './stores/nonce-store.interface.js';
 
 /** How each API key's HMAC secret is obtained (PROTOCOL.md, "Secret modes"). */
 export type SecretMode = 'shared' | 'derived';
@@ -132,6 +133,16 @@ export interface ApiKeyAuthModuleOptions {
    * separate from any ThrottlerModule of the host app.
    */
   throttlerStorage?: ThrottlerStorage;
+  /**
+   * Where the guard looks keys up, instead of the `api_keys` table through
+   * TypeORM: e.g. keys held in the app's configuration or secret store. Its
+   * records get the same checks (revoked, expired, rate limit) and go through
+   * the same `keyCache`. Verification then makes no TypeORM query; the module
+   * still registers the `ApiKey` entity, and `ApiKeyService` and the
+   * `last_used_at` updates work on the `api_keys` table only. Default: the
+   * `api_keys` table of the app's default TypeORM data source.
+   */
+  keyStore?: ApiKeyStore;
   /** Key lookup cache. */
   keyCache?: KeyCacheOptions;
   /**

@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableIndex } from 'typeorm';
-import { databaseDialect, type DatabaseDialect } from '../database/supported-databases.js';
-import { API_KEYS_TABLE } from '../entities/api-key.entity.js';
+import { databaseDialect, type DatabaseDialect } from '../supported-databases.constants.js';
+import { API_KEYS_TABLE } from '../api-key.entity.js';
 
 /**
  * Column types per dialect. MySQL/MariaDB and SQLite keep exactly what the

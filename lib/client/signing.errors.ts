@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError } from '../errors/configuration.error.js';
+import { ApiKeyAuthConfigurationError } from '../api-key-auth-configuration.errors.js';
 
 /** `signingService.peer(name)` was called with a name that is not among the configured peers. */
 export class UnknownPeerError extends ApiKeyAuthConfigurationError {

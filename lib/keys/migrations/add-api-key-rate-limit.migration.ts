@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner, TableColumn } from 'typeorm';
-import { databaseDialect } from '../database/supported-databases.js';
-import { API_KEYS_TABLE } from '../entities/api-key.entity.js';
+import { databaseDialect } from '../supported-databases.constants.js';
+import { API_KEYS_TABLE } from '../api-key.entity.js';
 
 const COLUMN = 'rate_limit';
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FactoryProvider } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { databaseDialect } from './supported-databases.js';
+import { databaseDialect } from './supported-databases.constants.js';
 
 /** Token of the startup check below (its value is unused). */
 export const API_KEY_DATABASE_CHECK = Symbol('API_KEY_DATABASE_CHECK');

@@ -1,22 +1,18 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SIGNING_CREDENTIALS } from '../api-key-auth.constants.js';
-import { SigningNotConfiguredError } from '../errors/configuration.error.js';
-import type { SigningCredentials } from '../interfaces/api-key-auth-options.interface.js';
-import {
-  generateNonce,
-  HEADER_SERVER_TIME,
-  HEADER_SERVER_TIME_SIGNATURE,
-  SignatureScheme,
-  signRequest,
-  verifyServerTime,
-} from '../protocol/index.js';
+import { SigningNotConfiguredError } from '../api-key-auth-configuration.errors.js';
+import type { SigningCredentials } from '../api-key-auth-options.interface.js';
+import { generateNonce } from '../protocol/nonce.js';
+import { HEADER_SERVER_TIME, SignatureScheme } from '../protocol/protocol.constants.js';
+import { HEADER_SERVER_TIME_SIGNATURE, verifyServerTime } from '../protocol/server-time.js';
+import { signRequest } from '../protocol/signature.js';
 import {
   isPeerTable,
   resolveSigningCredentials,
   type ResolvedSigningCredentials,
   type SigningSetup,
-} from './signing-credentials.js';
-import { NoPeerForOriginError, UnknownPeerError } from './signing.error.js';
+} from './signing-credentials.resolver.js';
+import { NoPeerForOriginError, UnknownPeerError } from './signing.errors.js';
 
 /** What `SigningService.sign()` needs to know about the request it signs. */
 export interface SignableRequest {
@@ -85,7 +81,7 @@ export class SigningService {
   protected clockOffsets = new Map<string, number>();
   private readonly peerSigners = new Map<string, SigningService>();
 
-  constructor(@Optional() @Inject(SIGNING_CREDENTIALS) protected readonly setup?: SigningSetup) {}
+  constructor(@Optional() @Inject(SIGNING_CREDENTIALS) private readonly setup?: SigningSetup) {}
 
   /** A signer for other credentials (e.g. one key per called service), sharing nothing with this one. */
   withCredentials(credentials: SigningCredentials): SigningService {

@@ -1,6 +1,6 @@
-import type { ApiKeyRecord } from './api-key-record.interface.js';
+import type { ApiKeyRecord } from '../keys/api-key-record.interface.js';
 
-/** Where the guard looks keys up. The default reads the `ApiKey` entity through TypeORM. */
+/** Where the guard looks keys up: the `keyStore` option, or by default the `api_keys` table through TypeORM. */
 export interface ApiKeyStore {
   /**
    * @returns the key's record, or `null` when no such key exists.
