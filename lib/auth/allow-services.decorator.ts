@@ -20,7 +20,7 @@ export const AllowServices = (...serviceNames: string[]): MethodDecorator & Clas
   const restrict = applyDecorators(SetMetadata(ALLOWED_SERVICES_KEY, serviceNames), UseGuards(ApiKeyGuard));
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
     if (descriptor) {
-      restrict(target, key!, descriptor);
+      restrict(target, key, descriptor);
       assertNotPublicAndRestricted(target, key, descriptor.value);
       return;
     }

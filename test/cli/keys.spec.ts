@@ -265,6 +265,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
 
       // Again with a shorter overlap: both previous keys now expire 90 minutes from now.
       const human = ok(await cli('keys', 'rotate', '--service', 'orders', '--overlap', '90m'));
+      // eslint-disable-next-line no-regex-spaces -- the CLI's aligned columns, as printed
       expect(human).toMatch(/^Rotated the keys of service orders:\n  API key:  [A-Za-z0-9]{32}\n/);
       const previous = human.slice(human.indexOf('Previous keys:\n')).trimEnd().split('\n').slice(1);
       expect(previous.map((line) => line.trim().split(/ +/)[0]).sort()).toEqual([old.apiKey, rotated.apiKey].sort());

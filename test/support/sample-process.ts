@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// eslint-disable-next-line no-control-regex -- the ESC of ANSI colour codes, which the output is stripped of
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export const SAMPLE_MAIN = 'dist/sample/main.js';
@@ -46,14 +47,14 @@ export class SampleProcess {
           resolve(match[1]);
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => fail(new Error(`sample exited with ${code}:\n${output.join('')}`)));
     });
     const sample = new SampleProcess(child, url);
     sample.output.push(...output);
-    child.stdout!.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
-    child.stderr!.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
+    child.stdout.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
+    child.stderr.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
     return sample;
   }
 
