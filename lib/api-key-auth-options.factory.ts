@@ -7,6 +7,7 @@ import {
   DEFAULT_RATE_LIMIT,
 } from './api-key-auth.constants.js';
 import { AllowedHosts } from './auth/allowed-hosts.js';
+import { readSecretsFromEnv, type Env } from './config/environment.reader.js';
 import { InvalidOptionError, MissingSecretError, WeakSecretError } from './errors/configuration.error.js';
 import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './services/api-key.generator.js';
 import type {
@@ -44,18 +45,6 @@ export interface ResolvedApiKeyAuthOptions {
   signing: Required<SigningCredentials> | undefined;
   apiKeyLength: number;
   observability: ResolvedObservability;
-}
-
-type Env = Record<string, string | undefined>;
-
-function secretsFromEnv(env: Env): string[] {
-  const current = env.API_SHARED_SECRET?.trim();
-  if (!current) return [];
-  const previous = (env.API_SHARED_SECRET_PREVIOUS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  return [current, ...previous];
 }
 
 function positiveInteger(option: string, value: number): number {
@@ -123,7 +112,7 @@ export function resolveApiKeyAuthOptions(
   options: ApiKeyAuthModuleOptions = {},
   env: Env = process.env,
 ): ResolvedApiKeyAuthOptions {
-  const secrets = options.secrets ?? secretsFromEnv(env);
+  const secrets = options.secrets ?? readSecretsFromEnv(env);
   if (!Array.isArray(secrets)) {
     throw new InvalidOptionError('secrets', 'must be an array of strings, current secret first.');
   }

@@ -12,6 +12,7 @@ export {
   SERVICE_NAME_PATTERN,
 } from './api-key-auth.constants.js';
 export { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from './api-key-auth-options.factory.js';
+export { readSecretsFromEnv } from './config/environment.reader.js';
 export type {
   ApiKeyAuthModuleExtras,
   ApiKeyAuthModuleOptions,
@@ -81,6 +82,7 @@ export {
   ApiKeyAuthConfigurationError,
   InvalidOptionError,
   MissingSecretError,
+  PreviousSecretWithoutCurrentError,
   PublicRestrictedRouteError,
   SigningNotConfiguredError,
   WeakSecretError,
