@@ -2,6 +2,7 @@
 // Light on purpose (no Nest, no TypeORM), so that usage errors answer fast.
 import type { SecretMode } from '../lib/index.js';
 import { MIN_SECRET_LENGTH } from '../lib/protocol/index.js';
+import { readSecretsFromEnv, type Env } from '../lib/config/environment.reader.js';
 
 /** A bad environment variable. The message names it and never holds a secret. */
 export class EnvironmentError extends Error {
@@ -11,7 +12,7 @@ export class EnvironmentError extends Error {
   }
 }
 
-export type Env = Record<string, string | undefined>;
+export { envList, envValue, type Env } from '../lib/config/environment.reader.js';
 
 /** Where the key table lives. */
 export type DatabaseConfig =
@@ -21,19 +22,6 @@ export type DatabaseConfig =
 
 /** DATABASE_URL's default (relative to the working directory): the file of the README's app, the CLI and the sample alike. */
 export const DEFAULT_SQLITE_PATH = '.data/app.sqlite';
-
-/** A variable's value with surrounding whitespace removed; undefined when unset or blank. */
-export function envValue(env: Env, name: string): string | undefined {
-  return env[name]?.trim() || undefined;
-}
-
-/** A comma-separated list, entries trimmed, empty ones dropped. */
-export function envList(raw: string | undefined): string[] {
-  return (raw ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
 
 const DATABASE_URL_FORMS = 'sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db';
 
@@ -88,16 +76,12 @@ export function parseRedisUrl(raw: string | undefined): string | undefined {
 }
 
 /**
- * API_SHARED_SECRET then the comma-separated API_SHARED_SECRET_PREVIOUS,
- * each at least 32 characters; empty when neither is set.
+ * The library's readSecretsFromEnv (API_SHARED_SECRET then the comma-separated
+ * API_SHARED_SECRET_PREVIOUS), each at least 32 characters, named in the error.
+ * @throws PreviousSecretWithoutCurrentError as the module does.
  */
 export function readSecrets(env: Env): string[] {
-  const current = envValue(env, 'API_SHARED_SECRET');
-  const previous = envList(envValue(env, 'API_SHARED_SECRET_PREVIOUS'));
-  if (!current && previous.length > 0) {
-    throw new EnvironmentError('API_SHARED_SECRET_PREVIOUS is set but API_SHARED_SECRET is not.');
-  }
-  const secrets = current ? [current, ...previous] : [];
+  const secrets = readSecretsFromEnv(env);
   secrets.forEach((secret, i) => {
     if (secret.length < MIN_SECRET_LENGTH) {
       const name = i === 0 ? 'API_SHARED_SECRET' : `API_SHARED_SECRET_PREVIOUS (entry ${i})`;

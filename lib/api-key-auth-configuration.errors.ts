@@ -19,6 +19,16 @@ export class MissingSecretError extends ApiKeyAuthConfigurationError {
   }
 }
 
+/** API_SHARED_SECRET_PREVIOUS without API_SHARED_SECRET. */
+export class PreviousSecretWithoutCurrentError extends ApiKeyAuthConfigurationError {
+  constructor() {
+    super(
+      'API_SHARED_SECRET_PREVIOUS is set but API_SHARED_SECRET is not. Set API_SHARED_SECRET to the current secret ' +
+        '(the one callers sign with now), or unset API_SHARED_SECRET_PREVIOUS.',
+    );
+  }
+}
+
 /** A configured secret is shorter than PROTOCOL.md allows. */
 export class WeakSecretError extends ApiKeyAuthConfigurationError {
   constructor(position: number, minLength: number) {

@@ -9,6 +9,7 @@ import {
 import { AllowedHosts } from './auth/allowed-hosts.js';
 import { InvalidOptionError, MissingSecretError, WeakSecretError } from './api-key-auth-configuration.errors.js';
 import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './keys/api-key.generator.js';
+import { readSecretsFromEnv, type Env } from './config/environment.reader.js';
 import type {
   ApiKeyAuthModuleOptions,
   SecretMode,
@@ -48,18 +49,6 @@ export interface ResolvedApiKeyAuthOptions {
   signing: Required<SigningCredentials> | undefined;
   apiKeyLength: number;
   observability: ResolvedObservability;
-}
-
-type Env = Record<string, string | undefined>;
-
-function secretsFromEnv(env: Env): string[] {
-  const current = env.API_SHARED_SECRET?.trim();
-  if (!current) return [];
-  const previous = (env.API_SHARED_SECRET_PREVIOUS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  return [current, ...previous];
 }
 
 function positiveInteger(option: string, value: number): number {
@@ -127,7 +116,7 @@ export function resolveApiKeyAuthOptions(
   options: ApiKeyAuthModuleOptions = {},
   env: Env = process.env,
 ): ResolvedApiKeyAuthOptions {
-  const secrets = options.secrets ?? secretsFromEnv(env);
+  const secrets = options.secrets ?? readSecretsFromEnv(env);
   if (!Array.isArray(secrets)) {
     throw new InvalidOptionError('secrets', 'must be an array of strings, current secret first.');
   }

@@ -4,6 +4,7 @@
 
 // The module and its options.
 export { ApiKeyAuthModule } from './api-key-auth.module.js';
+export { readSecretsFromEnv } from './config/environment.reader.js';
 export type {
   ApiKeyAuthModuleExtras,
   ApiKeyAuthModuleOptions,
@@ -75,6 +76,7 @@ export {
   ApiKeyAuthConfigurationError,
   InvalidOptionError,
   MissingSecretError,
+  PreviousSecretWithoutCurrentError,
   PublicRestrictedRouteError,
   SigningNotConfiguredError,
   WeakSecretError,

@@ -35,7 +35,7 @@ export class EncodedBodyGate implements OnModuleInit {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() !== 'fastify') return;
     const refusal = new ServiceAuthException('unsupported_content_encoding');
-    (adapter.getInstance() as FastifyLike).addHook('onRequest', (request, reply, done) => {
+    adapter.getInstance<FastifyLike>().addHook('onRequest', (request, reply, done) => {
       const signed = request.headers[HEADER_SIGNATURE] !== undefined || request.headers['signature-input'] !== undefined;
       if (!signed || !hasContentEncoding(request.headers)) return done();
       this.observer?.rejectedBeforeGuard(refusal, request as unknown as IncomingRequest);

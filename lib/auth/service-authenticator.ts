@@ -269,9 +269,9 @@ export class ServiceAuthenticator implements OnModuleInit {
     }
     const blocked = this.failedAttempts.recordFailure(clientAddress(request));
     return andThen(blocked, (retryAfter): never => {
-      if (retryAfter === undefined) throw this.refused(refusal);
+      if (retryAfter === undefined) return this.refused(refusal);
       throw new ServiceAuthException('too_many_failed_attempts', undefined, { 'Retry-After': String(retryAfter) });
-    }) as Promise<never>;
+    });
   }
 
   /** A refusal as answered: every 401 carries `X-API-Server-Time`. A refusal of `admit()` is observed here. */

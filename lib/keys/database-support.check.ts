@@ -50,5 +50,5 @@ async function defaultDataSourceOptions(modules: ModulesContainer): Promise<{ ty
     if (Date.now() > deadline) return undefined;
     await sleep(pause, undefined, { ref: false });
   }
-  return wrapper.instance as { type?: unknown };
+  return wrapper.instance;
 }

@@ -50,6 +50,7 @@ export const keyRateLimitTransformer: ValueTransformer = {
     const parsed = match ? { limit: Number(match[1]), ttlMs: Number(match[2]) } : undefined;
     if (!parsed || parsed.limit > MAX_KEY_RATE_LIMIT || parsed.ttlMs > MAX_KEY_RATE_LIMIT_TTL_MS) {
       throw new InvalidRateLimitError(
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a driver's non-string value, shown only as a hint
         `api_keys.rate_limit holds ${JSON.stringify(String(raw).slice(0, 40))}, which is not <limit>/<ttlMs>: ` +
           'set it with `service-auth keys update <apiKey> --rate-limit 1000/1m` (or `none`), or ApiKeyService.setRateLimit().',
       );

@@ -12,7 +12,7 @@ import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { AuthMetrics } from './auth-metrics.js';
 import { RateLimitedLog } from './rate-limited.log.js';
 import { claimedApiKey, claimedScheme, pathOf, routeOf } from './request-labels.js';
-import type { ServiceAuthEvent, ServiceAuthEventListener, ServiceAuthEventScheme } from './service-auth-event.interface.js';
+import type { ServiceAuthEvent, ServiceAuthEventListener } from './service-auth-event.interface.js';
 
 /** Where a verified request came from, kept on it for the decision of `admit()`. */
 const REQUEST = Symbol('service-auth:request');
@@ -137,7 +137,7 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     caller: ServiceCallerInfo | undefined,
   ): void {
     try {
-      const scheme = (caller?.scheme as ServiceAuthEventScheme | undefined) ?? (request ? claimedScheme(request.headers) : undefined);
+      const scheme = caller?.scheme ?? (request ? claimedScheme(request.headers) : undefined);
       const result = refusal ? 'rejected' : 'accepted';
       const metrics = this.metrics;
       if (metrics) metrics.record(result, refusal?.code, scheme, caller?.serviceName, started > 0 ? (performance.now() - started) / 1000 : undefined);

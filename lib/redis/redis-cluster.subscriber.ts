@@ -39,6 +39,7 @@ export class RedisClusterSubscriber {
         lastError = error;
       }
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the last node's attempt threw, as it was
     throw lastError ?? new Error('the Redis Cluster has no node to subscribe on.');
   }
 

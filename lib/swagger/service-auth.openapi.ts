@@ -49,7 +49,8 @@ function schemesOf(options: ServiceAuthOpenApiOptions): readonly OpenApiSignatur
   if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((s) => !(s in REQUIREMENTS))) {
     throw new InvalidOptionError('schemes', `of the OpenAPI helpers must list 'v1', 'v0' and/or 'rfc9421', got ${JSON.stringify(schemes)}.`);
   }
-  return schemes;
+  // Array.isArray() narrowed it to any[]: the check above makes it a list of schemes again.
+  return schemes as readonly OpenApiSignatureScheme[];
 }
 
 /**
@@ -80,13 +81,14 @@ export function ApiServiceAuth(options: ServiceAuthOpenApiOptions = {}): ClassDe
   };
   return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (descriptor !== undefined && key !== undefined) {
-      if (!isOpen(descriptor.value, undefined)) mark(target, key, descriptor);
+      if (!isOpen(descriptor.value as Function, undefined)) mark(target, key, descriptor);
       return descriptor;
     }
     const controller = target as Function;
     for (const [name] of controllerMethods(controller)) {
-      const method = Object.getOwnPropertyDescriptor(controller.prototype, name)!;
-      if (typeof method.value === 'function' && !isOpen(method.value, controller)) mark(controller.prototype, name, method);
+      const prototype = controller.prototype as object;
+      const method = Object.getOwnPropertyDescriptor(prototype, name)!;
+      if (typeof method.value === 'function' && !isOpen(method.value as Function, controller)) mark(prototype, name, method);
     }
     return target;
   }) as ClassDecorator & MethodDecorator;

@@ -693,7 +693,7 @@ function applyTargetOp(target: string, op: TargetOp, ctx: Context, built: { mayD
       return target.slice(0, p) + '%' + (op.lower ? hex.toLowerCase() : hex.toUpperCase()) + target.slice(p + 1);
     }
     case 'case': {
-      const letters = [...target.matchAll(/[A-Za-z]/g)].map((m) => m.index!);
+      const letters = [...target.matchAll(/[A-Za-z]/g)].map((m) => m.index);
       if (letters.length === 0) return target + 'X';
       const p = letters[op.at % letters.length];
       const c = target[p];

@@ -130,7 +130,7 @@ beforeAll(() => {
       jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
         consoleLines.push(`${stream === process.stdout ? 'stdout' : 'stderr'} ${Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk)}`);
         return original(chunk, ...rest);
-      }) as typeof stream.write),
+      })),
     );
   }
   forbidSecret(CURRENT, 'the current secret');

@@ -46,7 +46,7 @@ function migrationSuite(
       migrationsTableName: MIGRATIONS_TABLE,
       synchronize: false,
       logging: false,
-    } as DataSourceOptions);
+    });
     await dataSource.initialize();
     await dataSource.query('DROP TABLE IF EXISTS api_keys');
     await dataSource.query(`DROP TABLE IF EXISTS ${MIGRATIONS_TABLE}`);
@@ -211,7 +211,7 @@ describeWithPostgres('instants on PostgreSQL in a session time zone other than U
       entities: [ApiKey],
       migrations: apiKeyAuthMigrations,
       migrationsRun: true,
-    } as DataSourceOptions);
+    });
     await dataSource.initialize();
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, InvalidOptionError, MissingSecretError, WeakSecretError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
+import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, InvalidOptionError, MissingSecretError, PreviousSecretWithoutCurrentError, WeakSecretError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
 import { ADAPTERS, buildTestControllers, HandlerLog, TEST_SECRET, type AdapterName } from '../support/test-app.js';
 
 type ErrorClass = new (...args: never[]) => Error;
@@ -108,6 +108,13 @@ describe.each(ADAPTERS)('startup configuration (%s)', (adapter) => {
     it('treats a blank API_SHARED_SECRET as missing', async () => {
       process.env.API_SHARED_SECRET = '   ';
       await expectRefusal(boot(adapter, undefined), MissingSecretError, 'API_SHARED_SECRET');
+    });
+
+    it('refuses API_SHARED_SECRET_PREVIOUS without API_SHARED_SECRET, saying what to set', async () => {
+      delete process.env.API_SHARED_SECRET;
+      process.env.API_SHARED_SECRET_PREVIOUS = 'p'.repeat(40);
+      await expectRefusal(boot(adapter, undefined), PreviousSecretWithoutCurrentError, new PreviousSecretWithoutCurrentError().message);
+      await expectRefusal(boot(adapter, undefined, true), PreviousSecretWithoutCurrentError, 'Set API_SHARED_SECRET to the current secret');
     });
 
     it('refuses a weak API_SHARED_SECRET_PREVIOUS entry', async () => {

@@ -6,7 +6,7 @@ import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/t
 
 /** Counts the guard's signature checks (each one HMAC per accepted secret) and the key store's lookups. */
 function instrument(t: TestApp) {
-  const authenticator = t.app.get(ServiceAuthenticator) as unknown as { verifier: { matches: (...args: unknown[]) => boolean } };
+  const authenticator = t.app.get<unknown>(ServiceAuthenticator) as { verifier: { matches: (...args: unknown[]) => boolean } };
   const signatureChecks = jest.spyOn(authenticator.verifier, 'matches');
   const store = t.app.get<ApiKeyStore>(API_KEY_STORE);
   const lookups = jest.spyOn(store, 'findByKey');

@@ -97,7 +97,7 @@ describe.each(ADAPTERS)('v1 tampering and replay (%s)', (adapter) => {
 
     it('the same instant with a leading zero (other bytes)', () =>
       expectTamperingRejected(base(), (w) => {
-        w.headers['x-api-timestamp'] = '0' + w.headers['x-api-timestamp'];
+        w.headers['x-api-timestamp'] = '0' + String(w.headers['x-api-timestamp']);
       }));
   });
 

@@ -40,7 +40,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
       migrations: apiKeyAuthMigrations,
       migrationsRun: true,
       logging: false,
-    } as DataSourceOptions);
+    });
     await dataSource.initialize();
     repository = dataSource.getRepository(ApiKey);
   });

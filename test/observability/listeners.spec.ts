@@ -37,9 +37,12 @@ describe.each(ADAPTERS)('listeners cannot change or delay an answer (%s)', (adap
   const throwing: ServiceAuthEventListener = () => {
     throw new Error('listener exploded');
   };
+  // Async listeners are allowed (their result is not awaited): these two check that the observer survives them.
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   const rejecting: ServiceAuthEventListener = async () => {
     throw new Error('listener rejected');
   };
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   const slow: ServiceAuthEventListener = (event) =>
     new Promise<void>((resolve) => {
       timers.push(setTimeout(() => (slowDone.push(event), resolve()), SLOW_MS));

@@ -174,7 +174,7 @@ describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-serve
       client.sendCommand = ((command: Parameters<Redis['sendCommand']>[0]) => {
         sent.push(command.name);
         return original(command);
-      }) as Redis['sendCommand'];
+      });
       const watch = await watchCommands(redis.url);
       try {
         for (let i = 0; i < 10; i++) await store.admit(admission(nonce(), 100));

@@ -1,5 +1,5 @@
 import { parseRfc9421Credentials, isRfc9421Request, type Rfc9421ParseResult } from '../../lib/protocol/index.js';
-import { lineOf, nodeView, outcomeOf, resign, withLine, type WireRequest } from './rfc9421-helpers.js';
+import { lineOf, nodeView, outcomeOf, withLine, type WireRequest } from './rfc9421-helpers.js';
 import { API_KEY, CREATED, NONCE, SECRET, signedRequest } from './signed-request.js';
 
 const BODY_COMPONENTS = '"@method" "@authority" "@path" "@query" "content-type" "content-digest" "x-request-id"';

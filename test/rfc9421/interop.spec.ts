@@ -38,7 +38,7 @@ async function signedByLibrary(call: Call, fields: string[], params: string[] = 
     },
     { method: call.method, url: call.url, headers },
   );
-  return { method: call.method, host: url.host, target: url.pathname + url.search, lines: Object.entries(signed.headers) as [string, string][], body: call.body };
+  return { method: call.method, host: url.host, target: url.pathname + url.search, lines: Object.entries<string>(signed.headers), body: call.body };
 }
 
 /** Whether http-message-signatures' verifyMessage accepts the request with our key. */

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import { ApiKeyService, MissingSecretError, SigningService } from '../../lib/index.js';
 import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
-import { describeDatabase, loadSampleConfig, SampleConfigError } from '../../sample/sample.config.js';
-import { createSampleApp, type SampleApp } from '../../sample/sample-app.js';
-import { fetchTrusting } from '../../sample/tls.js';
+import { describeDatabase, loadSampleConfig, SampleConfigError } from '../support/sample-harness/sample.config.js';
+import { createSampleApp, type SampleApp } from '../support/sample-harness/sample-app.js';
+import { fetchTrusting } from '../support/sample-harness/tls.js';
 import { ADAPTERS, TEST_SECRET, type AdapterName } from '../support/test-app.js';
 
 /** Collects every line Nest (and the module, and the sample) logs. */

@@ -120,7 +120,7 @@ export async function librarySigned(t: TestApp, spec: LibrarySpec): Promise<Rfc9
       name: spec.label ?? 'sig1',
       fields,
       params: spec.params ?? ['created', 'keyid', 'nonce', 'alg'],
-      paramValues: { created: new Date(), nonce: freshNonce(), ...spec.paramValues } as never,
+      paramValues: { created: new Date(), nonce: freshNonce(), ...spec.paramValues },
     },
     { method, url: `http://${host}${target}`, headers },
   );

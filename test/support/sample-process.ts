@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// eslint-disable-next-line no-control-regex -- the ESC of ANSI colour codes, which the output is stripped of
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-export const SAMPLE_MAIN = 'dist/sample/main.js';
+/** The sample harness (test/support/sample-harness), as `npm run build` builds it. */
+export const SAMPLE_MAIN = 'dist/test/support/sample-harness/main.js';
 
-/** Whether the sample was built (`npm test` builds it first). */
+/** Whether the harness was built (`npm test` builds it first). */
 export const sampleBuilt = (): boolean => existsSync(SAMPLE_MAIN);
 
 /**
- * The sample app (or another built app given as `main`, which logs
+ * The sample harness (or another built app given as `main`, which logs
  * `Listening on <url>` too) running as a separate process on 127.0.0.1
  * (PORT=0: a free port).
  */
@@ -46,14 +48,14 @@ export class SampleProcess {
           resolve(match[1]);
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => fail(new Error(`sample exited with ${code}:\n${output.join('')}`)));
     });
     const sample = new SampleProcess(child, url);
     sample.output.push(...output);
-    child.stdout!.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
-    child.stderr!.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
+    child.stdout.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
+    child.stderr.on('data', (chunk: Buffer) => sample.output.push(chunk.toString().replace(ANSI, '')));
     return sample;
   }
 

@@ -1,4 +1,4 @@
-import { ApiKeyAuthConfigurationError, InvalidOptionError, MissingSecretError, WeakSecretError, type ApiKeyAuthModuleOptions, type NonceStore } from '../../lib/index.js';
+import { ApiKeyAuthConfigurationError, InvalidOptionError, MissingSecretError, PreviousSecretWithoutCurrentError, readSecretsFromEnv, WeakSecretError, type ApiKeyAuthModuleOptions, type NonceStore } from '../../lib/index.js';
 import { MemoryThrottlerStorage } from '../../lib/stores/memory-throttler.storage.js';
 import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 
@@ -76,6 +76,8 @@ describe('resolveApiKeyAuthOptions', () => {
         process.env.API_SHARED_SECRET_PREVIOUS = S3;
         expect(resolveApiKeyAuthOptions({}).secrets).toEqual([S2, S3]);
         delete process.env.API_SHARED_SECRET;
+        expect(() => resolveApiKeyAuthOptions({})).toThrow(PreviousSecretWithoutCurrentError);
+        delete process.env.API_SHARED_SECRET_PREVIOUS;
         expectConfigError(() => resolveApiKeyAuthOptions({}), MissingSecretError, MISSING_MESSAGE);
       } finally {
         for (const [name, value] of [
@@ -122,9 +124,25 @@ describe('resolveApiKeyAuthOptions', () => {
       ['no variable', {}],
       ['an empty API_SHARED_SECRET', { API_SHARED_SECRET: '' }],
       ['a blank API_SHARED_SECRET', { API_SHARED_SECRET: '   ' }],
-      ['only API_SHARED_SECRET_PREVIOUS', { API_SHARED_SECRET_PREVIOUS: S2 }],
+      ['a blank API_SHARED_SECRET_PREVIOUS alone', { API_SHARED_SECRET_PREVIOUS: ' , ' }],
     ])('MissingSecretError with %s', (_name, env) => {
       expectConfigError(() => resolveApiKeyAuthOptions({}, env), MissingSecretError, MISSING_MESSAGE);
+    });
+
+    it.each([
+      ['only API_SHARED_SECRET_PREVIOUS', { API_SHARED_SECRET_PREVIOUS: S2 }],
+      ['a blank API_SHARED_SECRET and API_SHARED_SECRET_PREVIOUS', { API_SHARED_SECRET: ' ', API_SHARED_SECRET_PREVIOUS: `${S2},${S3}` }],
+    ])('PreviousSecretWithoutCurrentError with %s, from the module and from readSecretsFromEnv alike', (_name, env) => {
+      const message =
+        'nestjs-service-auth: API_SHARED_SECRET_PREVIOUS is set but API_SHARED_SECRET is not. ' +
+        'Set API_SHARED_SECRET to the current secret (the one callers sign with now), or unset API_SHARED_SECRET_PREVIOUS.';
+      expectConfigError(() => resolveApiKeyAuthOptions({}, env), PreviousSecretWithoutCurrentError, message);
+      expectConfigError(() => readSecretsFromEnv(env), PreviousSecretWithoutCurrentError, message);
+    });
+
+    it('readSecretsFromEnv reads what the module reads', () => {
+      expect(readSecretsFromEnv({})).toEqual([]);
+      expect(readSecretsFromEnv({ API_SHARED_SECRET: ` ${S1} `, API_SHARED_SECRET_PREVIOUS: ` ${S2}, ,${S3}` })).toEqual([S1, S2, S3]);
     });
 
     it('WeakSecretError names the position of a short secret from the environment', () => {

@@ -54,6 +54,7 @@ export function combinedFieldValue(request: Rfc9421Request, name: string): strin
  * when the request has no such header, `repeated` when it has more than one
  * line of it.
  */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names the two markers for the reader
 export function singleFieldValue(request: Rfc9421Request, name: string): string | 'absent' | 'repeated' {
   if (request.rawHeaders !== undefined) {
     let found: string | undefined;

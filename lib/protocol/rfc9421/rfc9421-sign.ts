@@ -1,4 +1,4 @@
-import { serializeDictionary, type BareItem, type Parameters } from 'structured-headers';
+import { serializeDictionary, type Parameters } from 'structured-headers';
 import { API_KEY_PATTERN, NONCE_PATTERN } from '../credentials.js';
 import { hmacSha256, HmacSha256Key, type HmacKey } from '../crypto.js';
 import { componentNameProblem, componentValue } from './components.js';
@@ -84,7 +84,7 @@ function signatureParameters(input: Rfc9421SignInput): Parameters {
   for (const [name, value] of [['createdSeconds', input.createdSeconds], ['expiresSeconds', input.expiresSeconds ?? 0]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be Unix time in seconds (a number of at least 0).`);
   }
-  const values: Record<Rfc9421Parameter, BareItem | undefined> = {
+  const values: Record<Rfc9421Parameter, string | number | undefined> = {
     created: Math.floor(input.createdSeconds),
     keyid: input.apiKey,
     nonce: input.nonce,

@@ -12,7 +12,7 @@ export interface ComponentLine {
  * RFC 8941 inner list. It is also the label's value in `Signature-Input`.
  */
 export function serializeSignatureParams(components: readonly string[], parameters: Parameters): string {
-  const list: InnerList = [components.map((name) => [name, new Map()]), parameters];
+  const list: InnerList = [components.map((name) => [name, new Map<string, never>()]), parameters];
   return serializeInnerList(list);
 }
 

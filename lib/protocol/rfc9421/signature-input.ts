@@ -1,4 +1,4 @@
-import { isInnerList, parseDictionary, type BareItem, type Dictionary, type Parameters } from 'structured-headers';
+import { isInnerList, parseDictionary, type Dictionary, type Parameters } from 'structured-headers';
 import { API_KEY_PATTERN, NONCE_PATTERN } from '../credentials.js';
 import { componentNameProblem, describeComponent } from './components.js';
 import { RFC9421_ALGORITHM, RFC9421_MAX_COMPONENTS, RFC9421_MAX_FIELD_BYTES } from './rfc9421.constants.js';
@@ -37,7 +37,7 @@ export function exceedsFieldBound(value: string): boolean {
   return value.length > RFC9421_MAX_FIELD_BYTES;
 }
 
-function seconds(value: BareItem | undefined): number | undefined {
+function seconds(value: unknown): number | undefined {
   // The parser returns `1.0` as the number 1, so an integral decimal passes here; it is
   // re-serialized as the integer and so verifies only against what a canonical signer signed.
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SECONDS ? value : undefined;
@@ -71,7 +71,7 @@ function componentsProblem(components: readonly string[]): string | undefined {
 type ParametersResult = { ok: true; value: Omit<SelectedSignatureInput, 'label' | 'components' | 'signatureParams'> } | { ok: false; message: string };
 
 function checkParameters(parameters: Parameters): ParametersResult {
-  const keyid = parameters.get('keyid');
+  const keyid: unknown = parameters.get('keyid');
   if (typeof keyid !== 'string' || !API_KEY_PATTERN.test(keyid)) {
     return { ok: false, message: 'Signature-Input keyid must be a string of 16 to 128 characters of [A-Za-z0-9_-] (the API key).' };
   }
@@ -83,7 +83,7 @@ function checkParameters(parameters: Parameters): ParametersResult {
     expires = seconds(parameters.get('expires'));
     if (expires === undefined) return { ok: false, message: 'Signature-Input expires must be an integer: Unix time in seconds.' };
   }
-  const nonce = parameters.get('nonce');
+  const nonce: unknown = parameters.get('nonce');
   if (nonce === undefined) return { ok: false, message: 'Signature-Input must have a nonce parameter.' };
   if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) {
     return { ok: false, message: 'Signature-Input nonce must be a string of 16 to 128 characters of [A-Za-z0-9_-].' };

@@ -108,8 +108,8 @@ export class AppProcess {
           resolve(new AppProcess(child, match[1].replace('[::1]', '127.0.0.1'), output));
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => fail(new Error(`the app exited with ${code}:\n${output.join('')}`)));
     });
   }

@@ -12,7 +12,7 @@ import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, type ApiKeyAuthModuleOptions } from '../../../lib/index.js';
 import { createRedisClient, redisBackends, redisReady } from '../../../lib/redis/index.js';
 import { ServiceAuthThrottlerGuard } from '../../../lib/throttler/index.js';
@@ -59,7 +59,7 @@ async function appModule(): Promise<DynamicModule> {
           { ttl: 60_000, limit: 5 },
           { name: 'long', ttl: 60_000, limit: 12 },
         ],
-        storage: backends.throttlerStorage as ThrottlerStorage | undefined,
+        storage: backends.throttlerStorage,
         ...(env.THROTTLER_ERROR_MESSAGE === '1' && {
           errorMessage: (context, detail) => `${detail.limit} per ${detail.ttl / 1000} s on ${context.getHandler().name}`,
         }),

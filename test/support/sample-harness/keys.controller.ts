@@ -1,5 +1,5 @@
 import { Controller, Delete, HttpCode, NotFoundException, Param } from '@nestjs/common';
-import { AllowServices, ApiKeyService } from '../lib/index.js';
+import { AllowServices, ApiKeyService } from '../../../lib/index.js';
 
 /**
  * Revokes keys over HTTP, for the `key-admin` service only. With REDIS_URL,

@@ -47,7 +47,7 @@ export async function createSampleApp(config: SampleConfig, options: SampleAppOp
     );
     // The demo calls this server: over HTTPS it trusts the server's own certificate.
     const demo = await runStartupDemo(app, url, config, tls ? fetchTrusting(tls.cert) : fetch);
-    logger.log(`Try it: curl -i ${url}/health  (/invoices needs signed requests: see sample/demo-flow.ts)`);
+    logger.log(`Try it: curl -i ${url}/health  (/invoices needs signed requests: see demo-flow.ts)`);
     return { app, url, demo, close: () => app.close() };
   } catch (error) {
     await app.close();

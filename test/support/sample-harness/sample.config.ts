@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ApiKeyAuthConfigurationError, type ApiKeyAuthModuleOptions, type SecretMode, type SignatureScheme } from '../lib/index.js';
-import { resolveApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
+import { ApiKeyAuthConfigurationError, type ApiKeyAuthModuleOptions, type SecretMode, type SignatureScheme } from '../../../lib/index.js';
+import { resolveApiKeyAuthOptions } from '../../../lib/api-key-auth-options.factory.js';
 import {
   describeDatabase,
   envList,
@@ -12,7 +12,7 @@ import {
   readSecrets,
   type DatabaseConfig,
   type Env,
-} from '../cli/environment.parser.js';
+} from '../../../cli/environment.parser.js';
 
 export { describeDatabase, type DatabaseConfig };
 
@@ -88,7 +88,7 @@ export function loadSampleConfig(env: Env = process.env): SampleConfig {
       port: integer('PORT', value('PORT') ?? '3000', 0, 65_535),
       httpAdapter: oneOf('HTTP_ADAPTER', value('HTTP_ADAPTER') ?? 'express', ['express', 'fastify'] as const),
       database: parseDatabaseUrl(value('DATABASE_URL')),
-      // The sample only: without a secret it invents one so that `npm start` just works.
+      // The harness only: without a secret it invents one, as the example of `npm start` does.
       // The module itself refuses to start without a secret.
       sharedSecret: secrets[0] ?? randomBytes(32).toString('base64url'),
       secretGenerated: secrets.length === 0,

@@ -1,5 +1,5 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { ApiKeyService, SigningService } from '../lib/index.js';
+import { ApiKeyService, SigningService } from '../../../lib/index.js';
 import type { SampleConfig } from './sample.config.js';
 
 export const DEMO_SERVICE = 'orders';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 // In your own app: import { ... } from 'nestjs-service-auth/redis';
-import { createRedisClient, redisReady } from '../lib/redis/index.js';
+import { createRedisClient, redisReady } from '../../../lib/redis/index.js';
 import { SAMPLE_CONFIG, type SampleConfig } from './sample.config.js';
 
 /** The sample's Redis connection (when REDIS_URL is set), closed on shutdown. */
