@@ -1,5 +1,5 @@
 import { assertCliBuilt, runCli } from '../support/cli.js';
-import { README, readmeSection } from '../support/readme.js';
+import { readmeSection } from '../support/readme.js';
 
 /** The commands `service-auth <group> --help` lists (without `help` itself). */
 async function commandsOf(...group: string[]): Promise<string[]> {
