@@ -1,4 +1,4 @@
-import { pairedMedian } from '../../bench/report.js';
+import { pairedMedian } from '../../bench/aggregate.js';
 import type { RunResult } from '../../bench/load.js';
 
 function run(variant: string, round: number, rps: number, otherCpuCores = 0): RunResult {
