@@ -1,4 +1,4 @@
-// One measured loop for callgrind: `node [flags] dist/bench/callgrind-loop.js <floor|v1> <calls>`.
+// One measured loop for callgrind: `node [flags] dist/bench/callgrind-loop.js <floor|v1|v1-express> <calls>`.
 // Run by callgrind.ts under `valgrind --tool=callgrind --collect-atstart=no
 // --toggle-collect=Builtins_ArrayReduceRight`: only the instructions executed inside
 // Array.prototype.reduceRight are counted, and the measured calls are the only ones made from it.
@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
 import { protocol } from '../lib/index.js';
 import { BENCH_SECRET } from './common.js';
-import { contextFor, countedNonces, makeGuard, v1Fields, v1Requests } from './micro-requests.js';
+import { contextFor, countedNonces, makeGuard, v1Fields, v1Requests, type FakeRequest } from './micro-requests.js';
 
 // A fixed clock: the same timestamps (so the same strings) in every run.
 const NOW_MS = 1_764_300_000_000;
@@ -19,12 +19,13 @@ async function step(kind: string, count: number): Promise<(i: number) => unknown
     const strings = countedNonces(count).map((nonce) => protocol.stringToSign(v1Fields('get', timestamp, nonce)));
     return (i) => createHmac('sha256', BENCH_SECRET).update(strings[i], 'utf8').digest();
   }
-  if (kind !== 'v1') throw new Error(`unknown loop ${kind}`);
+  if (kind !== 'v1' && kind !== 'v1-express') throw new Error(`unknown loop ${kind}`);
+  const shape = kind === 'v1' ? (r: FakeRequest) => r : (await import('./express-request.js')).asExpressRequest;
   const guard = await makeGuard({ rateLimit: false, failedAttempts: false });
   // The key is cached by the first request, which is answered through a promise.
-  const first = guard.canActivate(contextFor(v1Requests('get', 1, countedNonces, nowSeconds)[0]));
+  const first = guard.canActivate(contextFor(shape(v1Requests('get', 1, countedNonces, nowSeconds)[0])));
   if (first !== true) await first;
-  const contexts = v1Requests('get', count, countedNonces, nowSeconds).map(contextFor);
+  const contexts = v1Requests('get', count, countedNonces, nowSeconds).map((r) => contextFor(shape(r)));
   return (i) => {
     if (guard.canActivate(contexts[i]) !== true) throw new Error('guard refused a valid request');
   };

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { isMain, parseArgs } from './common.js';
 
 export interface CallgrindLoop {
-  name: 'floor' | 'v1';
+  /** `v1-express`: the v1 loop on requests shaped as Express hands them over (express-request.ts). */
+  name: 'floor' | 'v1' | 'v1-express';
   /** Instructions per call, one value per run. */
   perCall: number[];
   /** (max - min) / min of the runs. */
@@ -26,6 +27,8 @@ export interface CallgrindResult {
   tolerance: number;
   /** v1 guard / crypto floor, in instructions per call (GET); only when reproducible. */
   v1ToFloor: number | null;
+  /** The v1 loop on Express's request objects / on plain ones; only when reproducible. */
+  expressToPlain: number | null;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,9 +75,11 @@ function collect(loop: string, calls: number): Promise<number> {
 export async function runCallgrind(calls: number, tolerance = 0.01): Promise<CallgrindResult> {
   const version = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
   const base = { nodeFlags: NODE_FLAGS, calls, tolerance };
-  if (version.status !== 0) return { ...base, available: false, valgrind: null, loops: [], reproducible: false, v1ToFloor: null };
+  if (version.status !== 0) {
+    return { ...base, available: false, valgrind: null, loops: [], reproducible: false, v1ToFloor: null, expressToPlain: null };
+  }
   const loops: CallgrindLoop[] = [];
-  for (const name of ['floor', 'v1'] as const) {
+  for (const name of ['floor', 'v1', 'v1-express'] as const) {
     // The two runs of a loop side by side: the machine has two cores, and the counts do not depend on time.
     const counts = await Promise.all([collect(name, calls), collect(name, calls)]);
     const perCall = counts.map((c) => c / calls);
@@ -89,6 +94,7 @@ export async function runCallgrind(calls: number, tolerance = 0.01): Promise<Cal
     loops,
     reproducible,
     v1ToFloor: reproducible ? mean(loops[1]) / mean(loops[0]) : null,
+    expressToPlain: reproducible ? mean(loops[2]) / mean(loops[1]) : null,
   };
 }
 
