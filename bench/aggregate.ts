@@ -95,14 +95,20 @@ export function addedCpu(runs: RunResult[], a: string, b: string, maxOtherCpu: n
  */
 export function addedRatio(runs: RunResult[], a: [string, string], b: [string, string], maxOtherCpu: number): Interval | null {
   const rounds = [...new Set(runs.map((r) => r.round))];
-  const values: number[] = [];
-  const quiet = (r: RunResult | undefined) => r !== undefined && (r.otherCpuCores ?? 0) <= maxOtherCpu && r.serverCpuUsPerRequest !== null;
-  for (const round of rounds) {
-    const [x, xb, y, yb] = [a[0], a[1], b[0], b[1]].map((id) => runs.find((r) => r.variant === id && r.round === round));
-    if (![x, xb, y, yb].every(quiet)) continue;
-    const added = y!.serverCpuUsPerRequest! - yb!.serverCpuUsPerRequest!;
-    if (added > 0) values.push((x!.serverCpuUsPerRequest! - xb!.serverCpuUsPerRequest!) / added);
-  }
+  const collect = (usable: (r: RunResult | undefined) => boolean) => {
+    const values: number[] = [];
+    for (const round of rounds) {
+      const [x, xb, y, yb] = [a[0], a[1], b[0], b[1]].map((id) => runs.find((r) => r.variant === id && r.round === round));
+      if (![x, xb, y, yb].every(usable)) continue;
+      const added = y!.serverCpuUsPerRequest! - yb!.serverCpuUsPerRequest!;
+      if (added > 0) values.push((x!.serverCpuUsPerRequest! - xb!.serverCpuUsPerRequest!) / added);
+    }
+    return values;
+  };
+  const measured = (r: RunResult | undefined) => r !== undefined && r.serverCpuUsPerRequest !== null;
+  // As in `pairedValues`: the undisturbed rounds, or every round when none is.
+  const undisturbed = collect((r) => measured(r) && (r!.otherCpuCores ?? 0) <= maxOtherCpu);
+  const values = undisturbed.length > 0 ? undisturbed : collect(measured);
   return values.length > 0 ? medianInterval(values) : null;
 }
 

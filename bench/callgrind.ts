@@ -1,4 +1,5 @@
-// Instruction counts of the micro loops under callgrind: `node dist/bench/callgrind.js [--calls N]`.
+// Instruction counts of the micro loops under callgrind: `node dist/bench/callgrind.js [--calls N] [--express]`.
+// `--express`: also the v1 loop on Express-shaped requests (two more runs under valgrind).
 // Each loop runs twice in its own process; the counts are reported, and used, only when the two
 // runs agree within 1%. Prints one JSON line (CallgrindResult).
 import { spawn, spawnSync } from 'node:child_process';
@@ -72,14 +73,15 @@ function collect(loop: string, calls: number): Promise<number> {
   });
 }
 
-export async function runCallgrind(calls: number, tolerance = 0.01): Promise<CallgrindResult> {
+export async function runCallgrind(calls: number, withExpress: boolean, tolerance = 0.01): Promise<CallgrindResult> {
   const version = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
   const base = { nodeFlags: NODE_FLAGS, calls, tolerance };
   if (version.status !== 0) {
     return { ...base, available: false, valgrind: null, loops: [], reproducible: false, v1ToFloor: null, expressToPlain: null };
   }
   const loops: CallgrindLoop[] = [];
-  for (const name of ['floor', 'v1', 'v1-express'] as const) {
+  const names = withExpress ? (['floor', 'v1', 'v1-express'] as const) : (['floor', 'v1'] as const);
+  for (const name of names) {
     // The two runs of a loop side by side: the machine has two cores, and the counts do not depend on time.
     const counts = await Promise.all([collect(name, calls), collect(name, calls)]);
     const perCall = counts.map((c) => c / calls);
@@ -94,13 +96,13 @@ export async function runCallgrind(calls: number, tolerance = 0.01): Promise<Cal
     loops,
     reproducible,
     v1ToFloor: reproducible ? mean(loops[1]) / mean(loops[0]) : null,
-    expressToPlain: reproducible ? mean(loops[2]) / mean(loops[1]) : null,
+    expressToPlain: reproducible && loops[2] ? mean(loops[2]) / mean(loops[1]) : null,
   };
 }
 
 if (isMain(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
-  const result = await runCallgrind(Number(args.get('calls') ?? 5000));
+  const result = await runCallgrind(Number(args.get('calls') ?? 5000), args.has('express'));
   for (const l of result.loops) {
     process.stderr.write(`callgrind ${l.name}: ${l.perCall.map((v) => v.toFixed(0)).join(' / ')} instructions per call (spread ${(100 * l.spread).toFixed(2)}%)\n`);
   }

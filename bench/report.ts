@@ -128,8 +128,8 @@ export function markdown(report: BenchReport): string {
       lines.push('');
       lines.push(
         cg.reproducible
-          ? `Reproducible within ${100 * cg.tolerance}%: v1 canActivate = ${cg.v1ToFloor!.toFixed(2)}x the crypto floor in instructions; ` +
-              `on Express's request objects ${cg.expressToPlain!.toFixed(2)}x what it is on plain ones.`
+          ? `Reproducible within ${100 * cg.tolerance}%: v1 canActivate = ${cg.v1ToFloor!.toFixed(2)}x the crypto floor in instructions` +
+              (cg.expressToPlain === null ? '.' : `; on Express's request objects ${cg.expressToPlain.toFixed(2)}x what it is on plain ones.`)
           : `Not reproducible within ${100 * cg.tolerance}%: the targets rely on the ratios.`,
       );
     }

@@ -13,6 +13,7 @@
 //   --out DIR        where results go (default bench/results)
 //   --update-readme  also rewrite the short table of README.md's Benchmarks section (between its markers)
 //   --callgrind-calls N  calls per callgrind run (default 5000)
+//   --callgrind-express  also count the v1 loop on Express-shaped requests (two more valgrind runs)
 //   --cpu-prof       run the servers under `node --cpu-prof` (profiles in DIR/profiles)
 //   --rate R         send R requests per second in total instead of as many as possible
 //                    (compares server CPU per request at equal throughput)
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
           bestRps.set(variant.id, Math.max(bestRps.get(variant.id) ?? 0, warm.rps));
         }
         // Pre-sign enough unique requests for the whole measurement (sized from what was seen so far).
-        const expected = Math.max(40_000, 1.3 * (bestRps.get(variant.id) ?? 0));
+        const expected = Math.max(5_000, 1.3 * (bestRps.get(variant.id) ?? 0));
         const poolSize = Math.ceil(expected * duration) + 1000;
         // Other work on the machine (another process, a build) takes CPU from both sides unevenly:
         // such a run is measured again, up to `retries` times, and the least disturbed one is kept.
@@ -220,7 +221,11 @@ async function main(): Promise<void> {
   const callgrind = skip.has('callgrind')
     ? null
     : (log('callgrind instruction counts (in the background)'),
-      runChildScript<BenchReport['callgrind']>('callgrind', ['--calls', String(Math.floor(number(args, 'callgrind-calls', 5000)))]));
+      runChildScript<BenchReport['callgrind']>('callgrind', [
+        '--calls',
+        String(Math.floor(number(args, 'callgrind-calls', 5000))),
+        ...(args.has('callgrind-express') ? ['--express'] : []),
+      ]));
   const queries = skip.has('queries') ? null : (log('database queries'), await runChildScript<BenchReport['queries']>('queries', childArgs));
   const nonceMemory = skip.has('memory')
     ? null
