@@ -59,7 +59,9 @@ function collect(loop: string, calls: number): Promise<number> {
     loop,
     String(calls),
   ];
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // One malloc arena: valgrind interleaves Node's threads by time slices, and with several arenas
+  // which one the main thread's allocations take (and so their instruction counts) varied with it.
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
