@@ -8,7 +8,7 @@ export interface VariantSummary {
   auth: string;
   adapter: string;
   route: string;
-  /** Rounds the figures come from (the undisturbed ones, when there are any). */
+  /** Rounds the figures come from (the undisturbed ones, when there are enough for an interval). */
   rounds: number;
   /** Mean of the 2xx responses per second of the rounds used. */
   rps: number;
@@ -40,9 +40,13 @@ export interface VariantSummary {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
+/** Fewer undisturbed rounds than this give no 95% interval: every round is used then. */
+export const MIN_ROUNDS_FOR_INTERVAL = 6;
+
 /**
  * `compare(run of a, run of b)` for every round in which both variants were
- * measured undisturbed (every round with both, when there is no such round).
+ * measured undisturbed (every round with both, when fewer than
+ * `MIN_ROUNDS_FOR_INTERVAL` rounds are undisturbed).
  * The machine's speed drifts between rounds (by a quarter, here); within one
  * round the variants run close in time, so a per-round comparison cancels
  * most of the drift.
@@ -65,7 +69,7 @@ export function pairedValues(
     return values;
   };
   const undisturbed = collect((r) => (r.otherCpuCores ?? 0) <= maxOtherCpu);
-  return undisturbed.length > 0 ? undisturbed : collect(() => true);
+  return undisturbed.length >= MIN_ROUNDS_FOR_INTERVAL ? undisturbed : collect(() => true);
 }
 
 /** The median of `pairedValues`; `null` when no round has both. */
@@ -106,22 +110,22 @@ export function addedRatio(runs: RunResult[], a: [string, string], b: [string, s
     return values;
   };
   const measured = (r: RunResult | undefined) => r !== undefined && r.serverCpuUsPerRequest !== null;
-  // As in `pairedValues`: the undisturbed rounds, or every round when none is.
+  // As in `pairedValues`: the undisturbed rounds, or every round when too few are.
   const undisturbed = collect((r) => measured(r) && (r!.otherCpuCores ?? 0) <= maxOtherCpu);
-  const values = undisturbed.length > 0 ? undisturbed : collect(measured);
+  const values = undisturbed.length >= MIN_ROUNDS_FOR_INTERVAL ? undisturbed : collect(measured);
   return values.length > 0 ? medianInterval(values) : null;
 }
 
 /**
  * One summary per variant. Rounds that other work on the machine disturbed
- * (more than `maxOtherCpu` cores) are left out when the variant has an
- * undisturbed round; `disturbed` says when it has none.
+ * (more than `maxOtherCpu` cores) are left out when enough are undisturbed
+ * for an interval; `disturbed` says when none is.
  */
 export function aggregate(variants: Variant[], runs: RunResult[], maxOtherCpu = Number.POSITIVE_INFINITY): VariantSummary[] {
   return variants.map((variant): VariantSummary => {
     const all = runs.filter((r) => r.variant === variant.id);
     const quiet = all.filter((r) => (r.otherCpuCores ?? 0) <= maxOtherCpu);
-    const own = quiet.length > 0 ? quiet : all;
+    const own = quiet.length >= MIN_ROUNDS_FOR_INTERVAL ? quiet : all;
     const requests = own.reduce((n, r) => n + r.requests, 0);
     const statusCodes: Record<string, number> = {};
     for (const r of own) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;

@@ -59,8 +59,8 @@ function collect(loop: string, calls: number): Promise<number> {
     loop,
     String(calls),
   ];
-  // One malloc arena: valgrind interleaves Node's threads by time slices, and with several arenas
-  // which one the main thread's allocations take (and so their instruction counts) varied with it.
+  // One malloc arena, tried against the createHmac loop's variation (valgrind interleaves Node's
+  // threads by time slices): it did not remove it (bench/README.md).
   const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));

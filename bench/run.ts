@@ -11,6 +11,8 @@
 //   --quick          small micro, query and memory runs (for the smoke test)
 //   --nonce-entries N  entries for the nonce-store memory measurement (default 1000000)
 //   --out DIR        where results go (default bench/results)
+//   --from FILE      measure nothing: sum up the runs of an earlier latest.json again (e.g. after a change
+//                    in how rounds are paired) and write the reports
 //   --update-readme  also rewrite the short table of README.md's Benchmarks section (between its markers)
 //   --callgrind-calls N  calls per callgrind run (default 5000)
 //   --callgrind-express  also count the v1 loop on Express-shaped requests (two more valgrind runs)
@@ -23,7 +25,7 @@
 //   --quiet-budget S seconds the whole run may wait for other work on the machine to finish
 //                    before measurements (default 30; 0: never wait)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -121,8 +123,24 @@ function runChildScript<T>(script: string, args: string[], nodeFlags: string[] =
   });
 }
 
+/** `--from`: the same raw figures, summed up and judged again by the current code. */
+function reanalyse(file: string, outDir: string): BenchReport {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  const variants = report.settings.variants.map((id) => ALL_VARIANTS.find((v) => v.id === id)!);
+  report.variants = aggregate(variants, report.runs, report.settings.maxOtherCpu);
+  report.targets = evaluateTargets({ ...report, maxOtherCpu: report.settings.maxOtherCpu });
+  writeReports(report, outDir);
+  return report;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.has('from')) {
+    const report = reanalyse(resolve(args.get('from')!), resolve(args.get('out') ?? join(repoRoot, 'bench', 'results')));
+    printSummary(report);
+    if (args.has('update-readme')) updateReadme(report, join(repoRoot, 'README.md'));
+    return;
+  }
   const duration = number(args, 'duration', 1);
   const warmup = number(args, 'warmup', 0.3);
   const initialWarmup = number(args, 'initial-warmup', 2);
