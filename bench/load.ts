@@ -10,6 +10,7 @@ import {
   POST_TARGET,
   signFields,
   signRfc9421Fields,
+  V1_SIGNED_AUTHS,
   type Variant,
 } from './common.js';
 import * as protocol from '../lib/protocol/index.js';
@@ -132,7 +133,7 @@ class SignedPool {
       const signed = this.nonces.map((nonce) => this.signRfc9421(nonce));
       this.rfc9421Inputs = signed.map((h) => h['signature-input']);
       this.signatures = signed.map((h) => h.signature);
-    } else if (variant.auth === 'v1' || variant.auth === 'full') {
+    } else if (V1_SIGNED_AUTHS.includes(variant.auth)) {
       this.signatures = this.nonces.map((nonce) => this.sign(nonce).signature);
     } else if (variant.auth === 'v0') {
       this.signatures = [this.sign(this.nonces[0] ?? 'unused-nonce-0000').signature];
@@ -192,7 +193,7 @@ class SignedPool {
       // Pool exhausted: sign now (costs the load generator CPU; counted and reported).
       this.signedDuringRun++;
       nonce = makeNonces(1)[0];
-      signature = this.variant.auth === 'v1' || this.variant.auth === 'full' ? this.sign(nonce).signature : (this.signatures?.[0] ?? FAKE_V1_SIGNATURE);
+      signature = V1_SIGNED_AUTHS.includes(this.variant.auth) ? this.sign(nonce).signature : (this.signatures?.[0] ?? FAKE_V1_SIGNATURE);
     } else {
       signature = this.signatures ? (this.signatures[i] ?? this.signatures[0]) : FAKE_V1_SIGNATURE;
     }

@@ -1,341 +1,220 @@
-// Verification alone, in process: `node dist/bench/micro.js [--quick]`.
+// Verification costs in one process: `node dist/bench/micro.js [--quick]`.
+// Every case runs a batch of fresh signed requests per round, all cases in every round, in an
+// order that rotates from round to round; each case's time is compared with the crypto floor's
+// in the same round, and the median of these ratios is reported with its 95% interval.
 // Prints a readable table on stderr and one JSON line (MicroResult) on stdout.
 import 'reflect-metadata';
 import { createHash, createHmac } from 'node:crypto';
-import type { ExecutionContext } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { ApiKeyCache } from '../lib/stores/api-key.cache.js';
-import { ApiKeyGuard, ServiceAuthenticator, type ApiKeyAuthModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import type { ApiKeyAuthModuleOptions, ApiKeyGuard } from '../lib/index.js';
 import { MemoryNonceStore } from '../lib/stores/memory-nonce.store.js';
-import { MemoryThrottlerStorage } from '../lib/stores/memory-throttler.storage.js';
-import { resolveApiKeyAuthOptions } from '../lib/api-key-auth-options.factory.js';
-import {
-  BENCH_SECRET,
-  GET_TARGET,
-  isMain,
-  jsonBody,
-  makeNonces,
-  nowSeconds,
-  parseArgs,
-  POST_TARGET,
-  signFields,
-  signRfc9421Fields,
-} from './common.js';
-import type { MicroCase, MicroResult } from './report.js';
-import * as protocol from '../lib/protocol/index.js';
-import { sha256Hex } from '../lib/protocol/crypto.js';
-import { matchesAnySecret } from '../lib/protocol/signature.js';
+import * as protocol from './protocol-internals.js';
+import { BENCH_SECRET, isMain, makeNonces, nowSeconds, parseArgs } from './common.js';
+import { hawkBatch, httpSignaturesBatch } from './micro-peers.js';
+import { API_KEY, BODY, contextFor, makeGuard, rfc9421Requests, v1Fields, v1Requests, type Route } from './micro-requests.js';
+import { benchMeterProvider } from './otel.js';
+import { medianInterval, type Interval } from './stats.js';
 
-const API_KEY = 'BenchKey0123456789abcdefghijklmn';
-const HOST = '127.0.0.1:3000';
-const BODY = jsonBody(1024);
-const BODY_SHA256 = sha256Hex(BODY);
-
-type Route = 'get' | 'post';
-
-interface FakeRequest {
-  method: string;
-  url: string;
-  originalUrl: string;
-  headers: Record<string, string>;
-  rawHeaders: string[];
-  rawBody?: Buffer;
-  ip: string;
-  socket: { remoteAddress: string };
+/** One measured operation: `prepare(n)` (not timed) makes `n` inputs and returns the call on input `i`. */
+interface Case {
+  id: string;
+  label: string;
+  route: Route;
+  prepare(count: number): (i: number) => unknown;
 }
 
-interface SignedValues {
-  timestamp: string;
-  nonces: string[];
-  signatures: string[];
+export interface MicroCaseResult {
+  id: string;
+  label: string;
+  route: Route;
+  /** Microseconds per call: median of the rounds, with its interval. */
+  us: Interval;
+  /** Per round, this case's time over the crypto floor's (same route); median and interval. */
+  ratioToFloor: Interval;
 }
 
-/** Signatures for `count` requests, each with its own nonce (made before the clock starts). */
-function signMany(route: Route, count: number): SignedValues {
-  const post = route === 'post';
-  const timestampSeconds = nowSeconds();
-  const nonces = makeNonces(count);
-  const signatures = nonces.map(
-    (nonce) =>
-      signFields({
-        scheme: 'v1',
-        apiKey: API_KEY,
-        secret: BENCH_SECRET,
-        timestampSeconds,
-        nonce,
-        method: post ? 'POST' : 'GET',
-        host: HOST,
-        target: post ? POST_TARGET : GET_TARGET,
-        contentType: post ? 'application/json' : undefined,
-        bodySha256: post ? BODY_SHA256 : protocol.EMPTY_BODY_SHA256,
-      }).signature,
-  );
-  return { timestamp: String(timestampSeconds), nonces, signatures };
+export interface MicroComparison {
+  name: string;
+  route: Route;
+  /** `ratio`: a / b per round; `us`: a - b per round, in microseconds. */
+  kind: 'ratio' | 'us';
+  a: string;
+  b: string;
+  value: Interval;
 }
 
-/** Scheme rfc9421: `Signature-Input` and `Signature` per request; `Content-Digest` of the body is the same for all. */
-interface Rfc9421Values {
-  inputs: string[];
-  signatures: string[];
-  contentDigest: string | undefined;
+export interface MicroResult {
+  batch: number;
+  rounds: number;
+  cases: MicroCaseResult[];
+  comparisons: MicroComparison[];
+  /** The crypto floor of a GET plus one nonce record (MemoryNonceStore), per round: the e2e targets' unit. */
+  floorPlusNonceUs: Interval;
 }
 
-function signManyRfc9421(route: Route, count: number): Rfc9421Values {
-  const post = route === 'post';
-  const createdSeconds = nowSeconds();
-  const signed = makeNonces(count).map((nonce) =>
-    signRfc9421Fields({
-      apiKey: API_KEY,
-      secret: BENCH_SECRET,
-      createdSeconds,
-      nonce,
-      method: post ? 'POST' : 'GET',
-      host: HOST,
-      target: post ? POST_TARGET : GET_TARGET,
-      contentType: post ? 'application/json' : undefined,
-      body: post ? BODY : undefined,
-    }),
-  );
-  return {
-    inputs: signed.map((h) => h['signature-input']),
-    signatures: signed.map((h) => h.signature),
-    contentDigest: signed[0]?.['content-digest'],
+const guardCall = (guard: ApiKeyGuard, requests: unknown[]) => {
+  const contexts = requests.map(contextFor);
+  return (i: number): unknown => {
+    const allowed = guard.canActivate(contexts[i]);
+    if (allowed === true) return undefined;
+    if (allowed === false) throw new Error('guard refused a valid request');
+    return allowed.then((ok) => {
+      if (!ok) throw new Error('guard refused a valid request');
+    });
   };
-}
+};
 
-/** An rfc9421 request as Express hands it to a guard, with all its header lines in `rawHeaders` (as Node gives them). */
-function makeRfc9421Request(route: Route, signed: Rfc9421Values, i: number): FakeRequest {
+async function casesFor(route: Route): Promise<Case[]> {
   const post = route === 'post';
-  const headers: Record<string, string> = post
-    ? {
-        host: HOST,
-        'user-agent': 'bench',
-        accept: '*/*',
-        'content-type': 'application/json',
-        'content-length': String(BODY.length),
-        'content-digest': signed.contentDigest!,
-        'signature-input': signed.inputs[i],
-        signature: signed.signatures[i],
-      }
-    : { host: HOST, 'user-agent': 'bench', accept: '*/*', 'signature-input': signed.inputs[i], signature: signed.signatures[i] };
-  const rawHeaders: string[] = [];
-  for (const [name, value] of Object.entries(headers)) rawHeaders.push(name, value);
-  const target = post ? POST_TARGET : GET_TARGET;
-  return {
-    method: post ? 'POST' : 'GET',
-    url: target,
-    originalUrl: target,
-    headers,
-    rawHeaders,
-    ...(post && { rawBody: BODY }),
-    ip: '127.0.0.1',
-    socket: SOCKET,
-  };
-}
-
-/** A request as Express hands it to a guard, made per call as a server would. */
-function makeRequest(route: Route, signed: SignedValues, i: number): FakeRequest {
-  const post = route === 'post';
-  const headers: Record<string, string> = post
-    ? {
-        host: HOST,
-        'user-agent': 'bench',
-        accept: '*/*',
-        'content-type': 'application/json',
-        'content-length': String(BODY.length),
-        'x-api-key': API_KEY,
-        'x-api-timestamp': signed.timestamp,
-        'x-api-nonce': signed.nonces[i],
-        'x-api-signature': signed.signatures[i],
-      }
-    : {
-        host: HOST,
-        'user-agent': 'bench',
-        accept: '*/*',
-        'x-api-key': API_KEY,
-        'x-api-timestamp': signed.timestamp,
-        'x-api-nonce': signed.nonces[i],
-        'x-api-signature': signed.signatures[i],
-      };
-  const target = post ? POST_TARGET : GET_TARGET;
-  return {
-    method: post ? 'POST' : 'GET',
-    url: target,
-    originalUrl: target,
-    headers,
-    rawHeaders: RAW_HEADERS,
-    ...(post && { rawBody: BODY }),
-    ip: '127.0.0.1',
-    socket: SOCKET,
-  };
-}
-
-const RAW_HEADERS = ['Host', HOST, 'User-Agent', 'bench', 'Accept', '*/*'];
-const SOCKET = { remoteAddress: '127.0.0.1' };
-
-class BenchController {
-  handle(): void {}
-}
-
-function contextFor(request: FakeRequest): ExecutionContext {
-  const response = {};
-  const http = { getRequest: () => request, getResponse: () => response, getNext: () => undefined };
-  return {
-    getType: () => 'http',
-    getHandler: () => BenchController.prototype.handle,
-    getClass: () => BenchController,
-    switchToHttp: () => http,
-  } as unknown as ExecutionContext;
-}
-
-function makeGuard(options: ApiKeyAuthModuleOptions): ApiKeyGuard {
-  const resolved = resolveApiKeyAuthOptions({ secrets: [BENCH_SECRET], allowedHosts: ['127.0.0.1'], ...options });
-  const record: ApiKeyRecord = { apiKey: API_KEY, serviceName: 'bench-client', revokedAt: null, expiresAt: null };
-  const cache = new ApiKeyCache({ findByKey: async (key) => (key === API_KEY ? record : null) }, resolved);
-  const adapterHost = { httpAdapter: { setHeader: () => undefined } } as unknown as HttpAdapterHost;
-  const authenticator = new ServiceAuthenticator(resolved, cache, new MemoryNonceStore(10_000_000), new MemoryThrottlerStorage());
-  return new ApiKeyGuard(authenticator, new Reflector(), adapterHost);
-}
-
-/** Median over `repetitions` of the microseconds per call of `fn` over `iterations` calls. */
-function timeSync(iterations: number, repetitions: number, fn: (i: number) => unknown): number {
-  const samples: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < repetitions; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) if (fn(i)) sink++;
-    samples.push(Number(process.hrtime.bigint() - start) / 1000 / iterations);
+  const off = { rateLimit: false, failedAttempts: false } as const;
+  const guards = async (options: ApiKeyAuthModuleOptions) => makeGuard(options);
+  const [v1, full, v0, rfc9421, metrics, listener] = await Promise.all([
+    guards(off),
+    guards({ rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 } }),
+    guards({ ...off, schemes: ['v0'] }),
+    guards({ ...off, schemes: ['v1', 'rfc9421'] }),
+    guards({ ...off, observability: { metrics: { meterProvider: benchMeterProvider() } } }),
+    guards({ ...off, observability: { onAuthentication: () => undefined } }),
+  ]);
+  const hawkNonces = new MemoryNonceStore(10_000_000);
+  const v1Guard = (guard: ApiKeyGuard) => (n: number) => guardCall(guard, v1Requests(route, n, makeNonces, nowSeconds()));
+  const cases: Case[] = [
+    {
+      id: 'floor',
+      label: 'crypto floor: createHmac over the string to sign (+ SHA-256 of the body)',
+      route,
+      prepare: (n) => {
+        const timestamp = String(nowSeconds());
+        const strings = makeNonces(n).map((nonce) => protocol.stringToSign(v1Fields(route, timestamp, nonce)));
+        return (i) => {
+          const mac = createHmac('sha256', BENCH_SECRET).update(strings[i], 'utf8').digest();
+          return post ? createHash('sha256').update(BODY).digest('hex') : mac;
+        };
+      },
+    },
+    {
+      id: 'verify',
+      label: 'protocol verify (parse, hash, MAC, compare)',
+      route,
+      prepare: (n) => {
+        const requests = v1Requests(route, n, makeNonces, nowSeconds());
+        const secrets = [protocol.secretKey(BENCH_SECRET)];
+        return (i) => {
+          const r = requests[i];
+          const parsed = protocol.parseCredentials(r.headers);
+          if (!parsed.ok) throw new Error(parsed.message);
+          const c = parsed.credentials;
+          const fields = { ...v1Fields(route, c.timestamp, c.nonce!), bodySha256: protocol.sha256Hex(r.rawBody) };
+          if (!protocol.matchesAnySecret(secrets, fields, c.mac)) throw new Error('signature did not verify');
+        };
+      },
+    },
+    { id: 'v1', label: 'ApiKeyGuard.canActivate, v1', route, prepare: v1Guard(v1) },
+    { id: 'full', label: 'ApiKeyGuard.canActivate, full stack (rate limits on)', route, prepare: v1Guard(full) },
+    { id: 'v0', label: 'ApiKeyGuard.canActivate, v0', route, prepare: (n) => guardCall(v0, v1Requests(route, n, makeNonces, nowSeconds(), 'v0')) },
+    {
+      id: 'rfc9421',
+      label: 'ApiKeyGuard.canActivate, rfc9421',
+      route,
+      prepare: (n) => guardCall(rfc9421, rfc9421Requests(route, n, makeNonces, nowSeconds())),
+    },
+    { id: 'metrics', label: 'ApiKeyGuard.canActivate, v1, metrics on (OpenTelemetry SDK)', route, prepare: v1Guard(metrics) },
+    { id: 'listener', label: 'ApiKeyGuard.canActivate, v1, one audit listener', route, prepare: v1Guard(listener) },
+    {
+      id: 'hawk',
+      label: '@hapi/hawk server.authenticate (payload hash, nonce check)',
+      route,
+      prepare: (n) => hawkBatch(route, n, makeNonces, nowSeconds(), hawkNonces),
+    },
+    {
+      id: 'httpsig',
+      label: 'http-message-signatures verifyMessage (hmac-sha256) + Content-Digest',
+      route,
+      prepare: (n) => httpSignaturesBatch(route, rfc9421Requests(route, n, makeNonces, nowSeconds())),
+    },
+  ];
+  if (!post) {
+    const store = new MemoryNonceStore(10_000_000);
+    cases.push({
+      id: 'nonce',
+      label: 'MemoryNonceStore.recordOnce (one nonce)',
+      route,
+      prepare: (n) => {
+        const keys = makeNonces(n).map((nonce) => `${API_KEY}:${nonce}`);
+        const expiresAt = nowSeconds() + 300;
+        return (i) => {
+          if (!store.recordOnce(keys[i], expiresAt)) throw new Error('nonce seen twice');
+        };
+      },
+    });
   }
-  if (sink < 0) console.error(sink);
-  return median(samples);
+  return cases;
 }
 
-async function timeAsync(iterations: number, repetitions: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  const samples: number[] = [];
-  for (let r = 0; r < repetitions; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) await fn(r * iterations + i);
-    samples.push(Number(process.hrtime.bigint() - start) / 1000 / iterations);
+/** Microseconds per call over `n` calls (awaiting the calls that return a promise). */
+async function timeBatch(call: (i: number) => unknown, n: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const result = call(i);
+    if (result instanceof Promise) await result;
   }
-  return median(samples);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
+  return Number(process.hrtime.bigint() - start) / 1000 / n;
 }
 
 export async function runMicro(quick: boolean): Promise<MicroResult> {
-  const iterations = quick ? 2_000 : 20_000;
-  const repetitions = quick ? 3 : 7;
-  const result: MicroResult = {
-    iterations,
-    hmacAndSha256: { get: 0, post: 0 },
-    protocolVerify: { get: 0, post: 0 },
-    guardV1: { get: 0, post: 0 },
-    guardRfc9421: { get: 0, post: 0 },
-    guardFull: { get: 0, post: 0 },
-  };
-
-  for (const route of ['get', 'post'] as const) {
-    const post = route === 'post';
-    const sample = makeRequest(route, signMany(route, 1), 0);
-    const stringToSign = protocol.stringToSign({
-      scheme: 'v1',
-      apiKey: API_KEY,
-      timestamp: sample.headers['x-api-timestamp'],
-      nonce: sample.headers['x-api-nonce'],
-      method: sample.method,
-      host: HOST,
-      target: sample.url,
-      contentType: post ? 'application/json' : '',
-      bodySha256: post ? BODY_SHA256 : protocol.EMPTY_BODY_SHA256,
-    });
-
-    // The crypto alone: what any HMAC scheme has to pay for this request.
-    const crypto = () => {
-      const mac = createHmac('sha256', BENCH_SECRET).update(stringToSign, 'utf8').digest();
-      if (post) createHash('sha256').update(BODY).digest('hex');
-      return mac;
-    };
-
-    // Protocol-level verification of the same request (no key lookup, no nonce store).
-    const verify = () => {
-      const parsed = protocol.parseCredentials(sample.headers);
-      if (!parsed.ok) throw new Error(parsed.message);
-      const c = parsed.credentials;
-      const ok = matchesAnySecret(
-        [BENCH_SECRET],
-        {
-          scheme: 'v1',
-          apiKey: c.apiKey,
-          timestamp: c.timestamp,
-          nonce: c.nonce!,
-          method: sample.method,
-          host: sample.headers.host,
-          target: sample.url,
-          contentType: sample.headers['content-type'] ?? '',
-          bodySha256: sha256Hex(sample.rawBody),
-        },
-        c.mac,
-      );
-      if (!ok) throw new Error('signature did not verify');
-      return ok;
-    };
-
-    // The whole guard: one fresh, signed request per call (the nonce store refuses a reused nonce).
-    // The request and context are made inside the loop, as a server makes them; the cost of
-    // making them (and of awaiting a trivial async function) is measured alone and subtracted.
-    const guardCase = async (options: ApiKeyAuthModuleOptions, scheme: 'v1' | 'rfc9421' = 'v1') => {
-      const guard = makeGuard(options);
-      const count = iterations * repetitions;
-      const values = (n: number): ((i: number) => FakeRequest) => {
-        if (scheme === 'v1') {
-          const signed = signMany(route, n);
-          return (i) => makeRequest(route, signed, i);
-        }
-        const signed = signManyRfc9421(route, n);
-        return (i) => makeRfc9421Request(route, signed, i);
-      };
-      const warm = values(iterations);
-      for (let i = 0; i < iterations; i++) await guard.canActivate(contextFor(warm(i)));
-      const harnessRequest = values(count);
-      const harness = await timeAsync(iterations, repetitions, async (i) => contextFor(harnessRequest(i)).getType());
-      const request = values(count);
-      const total = await timeAsync(iterations, repetitions, async (i) => {
-        if (!(await guard.canActivate(contextFor(request(i))))) throw new Error('guard refused a valid request');
-      });
-      return Math.max(0, total - harness);
-    };
-
-    // Warm up, then measure.
-    timeSync(iterations, 1, crypto);
-    timeSync(iterations, 1, verify);
-    result.hmacAndSha256[route] = timeSync(iterations, repetitions, crypto);
-    result.protocolVerify[route] = timeSync(iterations, repetitions, verify);
-    result.guardV1[route] = await guardCase({ rateLimit: false, failedAttempts: false });
-    result.guardRfc9421[route] = await guardCase({ schemes: ['v1', 'rfc9421'], rateLimit: false, failedAttempts: false }, 'rfc9421');
-    result.guardFull[route] = await guardCase({ rateLimit: { limit: 1_000_000_000, ttlMs: 60_000 } });
+  const batch = quick ? 200 : 1500;
+  const rounds = quick ? 6 : 20;
+  const cases = [...(await casesFor('get')), ...(await casesFor('post'))];
+  // Warm-up: every case twice (the JIT), not recorded.
+  for (let w = 0; w < 2; w++) for (const c of cases) await timeBatch(c.prepare(batch), batch);
+  const times = cases.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const index = (k + round) % cases.length;
+      const call = cases[index].prepare(batch);
+      times[index].push(await timeBatch(call, batch));
+    }
   }
-  return result;
+  const indexOf = (id: string, route: Route) => cases.findIndex((c) => c.id === id && c.route === route);
+  const perRound = (a: number, b: number, f: (x: number, y: number) => number) => times[a].map((t, r) => f(t, times[b][r]));
+  const results: MicroCaseResult[] = cases.map((c, i) => ({
+    id: c.id,
+    label: c.label,
+    route: c.route,
+    us: medianInterval(times[i]),
+    ratioToFloor: medianInterval(perRound(i, indexOf('floor', c.route), (x, y) => x / y)),
+  }));
+  const comparisons: MicroComparison[] = [];
+  for (const route of ['get', 'post'] as const) {
+    const compare = (name: string, kind: 'ratio' | 'us', a: string, b: string) =>
+      comparisons.push({
+        name,
+        route,
+        kind,
+        a,
+        b,
+        value: medianInterval(perRound(indexOf(a, route), indexOf(b, route), kind === 'ratio' ? (x, y) => x / y : (x, y) => x - y)),
+      });
+    compare('@hapi/hawk / v1 guard', 'ratio', 'hawk', 'v1');
+    compare('http-message-signatures / v1 guard', 'ratio', 'httpsig', 'v1');
+    compare('http-message-signatures / rfc9421 guard', 'ratio', 'httpsig', 'rfc9421');
+    compare('added by metrics (OpenTelemetry SDK)', 'us', 'metrics', 'v1');
+    compare('added by one audit listener', 'us', 'listener', 'v1');
+    compare('metrics on / v1 guard', 'ratio', 'metrics', 'v1');
+  }
+  const floorGet = indexOf('floor', 'get');
+  const floorPlusNonceUs = medianInterval(perRound(floorGet, indexOf('nonce', 'get'), (x, y) => x + y));
+  return { batch, rounds, cases: results, comparisons, floorPlusNonceUs };
 }
 
-function describeCase(name: string, c: MicroCase): string {
-  return `${name.padEnd(44)} ${c.get.toFixed(2).padStart(6)} us  ${c.post.toFixed(2).padStart(6)} us`;
-}
+const f2 = (i: Interval) => (i.low === null ? `${i.median.toFixed(2)}` : `${i.median.toFixed(2)} [${i.low.toFixed(2)}, ${i.high!.toFixed(2)}]`);
 
 if (isMain(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
   const result = await runMicro(args.has('quick'));
-  process.stderr.write(
-    [
-      `${''.padEnd(44)} ${'GET'.padStart(9)}  ${'POST 1KiB'.padStart(9)}`,
-      describeCase('HMAC-SHA256 (+ SHA-256 of the body)', result.hmacAndSha256),
-      describeCase('protocol verify', result.protocolVerify),
-      describeCase('ApiKeyGuard.canActivate (v1)', result.guardV1),
-      describeCase('ApiKeyGuard.canActivate (rfc9421)', result.guardRfc9421),
-      describeCase('ApiKeyGuard.canActivate (full stack)', result.guardFull),
-    ].join('\n') + '\n',
-  );
+  const lines = [`${result.rounds} interleaved rounds of ${result.batch} calls per case; median [95% interval]`];
+  for (const c of result.cases) lines.push(`${c.route.toUpperCase().padEnd(5)} ${c.label.padEnd(72)} ${f2(c.us).padStart(22)} us  ${f2(c.ratioToFloor).padStart(22)} x floor`);
+  for (const c of result.comparisons) lines.push(`${c.route.toUpperCase().padEnd(5)} ${c.name.padEnd(72)} ${f2(c.value).padStart(22)} ${c.kind === 'us' ? 'us' : 'x'}`);
+  lines.push(`floor + one nonce record (GET): ${f2(result.floorPlusNonceUs)} us`);
+  process.stderr.write(`${lines.join('\n')}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

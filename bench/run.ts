@@ -1,17 +1,21 @@
 // `npm run bench`: builds (via the npm script), then runs `node dist/bench/run.js [flags]`.
 //
-//   --duration S     seconds measured per variant and round (default 2)
-//   --warmup S       unmeasured seconds before each measurement (default 0.5)
-//   --initial-warmup S  unmeasured seconds per server before the first round, for the JIT (default 3)
-//   --rounds N       rounds; each round runs every variant, in alternating order (default 10);
-//                    ratios are the median of the rounds' ratios
+//   --duration S     seconds measured per variant and round (default 1)
+//   --warmup S       unmeasured seconds before each measurement (default 0.3)
+//   --initial-warmup S  unmeasured seconds per server before the first round, for the JIT (default 2)
+//   --rounds N       rounds; each round runs every variant, in alternating order (default 12);
+//                    figures are the median of the rounds' paired differences, with a 95% interval
 //   --connections N  autocannon connections (default 50)
 //   --only LIST      comma-separated variant ids or prefixes (e.g. `v1-fastify,bare-fastify-get`)
-//   --skip LIST      micro,queries,memory: skip those parts
+//   --skip LIST      micro,callgrind,queries,memory,redis: skip those parts
 //   --quick          small micro, query and memory runs (for the smoke test)
 //   --nonce-entries N  entries for the nonce-store memory measurement (default 1000000)
 //   --out DIR        where results go (default bench/results)
-//   --update-readme  also rewrite the results block of README.md's Benchmarks section
+//   --from FILE      measure nothing: sum up the runs of an earlier latest.json again (e.g. after a change
+//                    in how rounds are paired) and write the reports
+//   --update-readme  also rewrite the short table of README.md's Benchmarks section (between its markers)
+//   --callgrind-calls N  calls per callgrind run (default 5000)
+//   --callgrind-express  also count the v1 loop on Express-shaped requests (two more valgrind runs)
 //   --cpu-prof       run the servers under `node --cpu-prof` (profiles in DIR/profiles)
 //   --rate R         send R requests per second in total instead of as many as possible
 //                    (compares server CPU per request at equal throughput)
@@ -19,16 +23,18 @@
 //   --max-other-cpu C  cores used by other processes above which a run counts as disturbed (default 0.3)
 //   --retry-budget N re-measurements allowed in the whole run (default 8)
 //   --quiet-budget S seconds the whole run may wait for other work on the machine to finish
-//                    before measurements (default 90; 0: never wait)
+//                    before measurements (default 30; 0: never wait)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ALL_VARIANTS, DEFAULT_VARIANTS, parseArgs, type Variant } from './common.js';
 import { drive, waitForQuiet, type RunResult, type Target } from './load.js';
-import { aggregate, evaluateTargets, printSummary, updateReadme, writeReports, type BenchReport } from './report.js';
+import { aggregate } from './aggregate.js';
+import { printSummary, readmeTable, updateReadme, writeReports, type BenchReport } from './report.js';
+import { evaluateTargets } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -117,12 +123,28 @@ function runChildScript<T>(script: string, args: string[], nodeFlags: string[] =
   });
 }
 
+/** `--from`: the same raw figures, summed up and judged again by the current code. */
+function reanalyse(file: string, outDir: string): BenchReport {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  const variants = report.settings.variants.map((id) => ALL_VARIANTS.find((v) => v.id === id)!);
+  report.variants = aggregate(variants, report.runs, report.settings.maxOtherCpu);
+  report.targets = evaluateTargets({ ...report, maxOtherCpu: report.settings.maxOtherCpu });
+  writeReports(report, outDir);
+  return report;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const duration = number(args, 'duration', 2);
-  const warmup = number(args, 'warmup', 0.5);
-  const initialWarmup = number(args, 'initial-warmup', 3);
-  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 10)));
+  if (args.has('from')) {
+    const report = reanalyse(resolve(args.get('from')!), resolve(args.get('out') ?? join(repoRoot, 'bench', 'results')));
+    printSummary(report);
+    if (args.has('update-readme')) updateReadme(report, join(repoRoot, 'README.md'));
+    return;
+  }
+  const duration = number(args, 'duration', 1);
+  const warmup = number(args, 'warmup', 0.3);
+  const initialWarmup = number(args, 'initial-warmup', 2);
+  const rounds = Math.max(1, Math.floor(number(args, 'rounds', 12)));
   const connections = Math.max(1, Math.floor(number(args, 'connections', 50)));
   const quick = args.has('quick');
   const retries = Math.floor(number(args, 'retries', 2));
@@ -130,7 +152,7 @@ async function main(): Promise<void> {
   // Re-measurements in the whole run, so that a busy machine cannot stretch it without bound.
   let retryBudget = Math.floor(number(args, 'retry-budget', 8));
   // Time spent in total waiting for the machine to be quiet before measuring.
-  let quietBudgetMs = number(args, 'quiet-budget', 90) * 1000;
+  let quietBudgetMs = number(args, 'quiet-budget', 30) * 1000;
   const rate = args.has('rate') ? number(args, 'rate', 0) : undefined;
   const skip = new Set((args.get('skip') ?? '').split(',').filter(Boolean));
   const nonceEntries = Math.floor(number(args, 'nonce-entries', quick ? 100_000 : 1_000_000));
@@ -183,7 +205,7 @@ async function main(): Promise<void> {
           bestRps.set(variant.id, Math.max(bestRps.get(variant.id) ?? 0, warm.rps));
         }
         // Pre-sign enough unique requests for the whole measurement (sized from what was seen so far).
-        const expected = Math.max(40_000, 1.3 * (bestRps.get(variant.id) ?? 0));
+        const expected = Math.max(5_000, 1.3 * (bestRps.get(variant.id) ?? 0));
         const poolSize = Math.ceil(expected * duration) + 1000;
         // Other work on the machine (another process, a build) takes CPU from both sides unevenly:
         // such a run is measured again, up to `retries` times, and the least disturbed one is kept.
@@ -213,15 +235,26 @@ async function main(): Promise<void> {
 
   const childArgs = quick ? ['--quick'] : [];
   const micro = skip.has('micro') ? null : (log('micro benchmark'), await runChildScript<BenchReport['micro']>('micro', childArgs));
+  // Instruction counts do not depend on time: they run beside the parts that only count.
+  const callgrind = skip.has('callgrind')
+    ? null
+    : (log('callgrind instruction counts (in the background)'),
+      runChildScript<BenchReport['callgrind']>('callgrind', [
+        '--calls',
+        String(Math.floor(number(args, 'callgrind-calls', 5000))),
+        ...(args.has('callgrind-express') ? ['--express'] : []),
+      ]));
   const queries = skip.has('queries') ? null : (log('database queries'), await runChildScript<BenchReport['queries']>('queries', childArgs));
   const nonceMemory = skip.has('memory')
     ? null
     : (log(`nonce store memory at ${nonceEntries} entries`),
       await runChildScript<BenchReport['nonceMemory']>('nonce-memory', ['--entries', String(nonceEntries)], ['--expose-gc']));
+  const redisTrips = skip.has('redis') ? null : (log('Redis commands per request'), await runChildScript<BenchReport['redisTrips']>('redis-trips', []));
+  const callgrindResult = callgrind === null ? null : await callgrind;
 
   const cpu = cpus();
   const report: BenchReport = {
-    version: 1,
+    version: 2,
     date: new Date().toISOString(),
     machine: {
       cpus: cpu.length,
@@ -234,14 +267,16 @@ async function main(): Promise<void> {
     runs,
     variants: [],
     micro,
+    callgrind: callgrindResult,
     queries,
     nonceMemory,
+    redisTrips,
     targets: [],
     valid: true,
     totalSeconds: 0,
   };
   report.variants = aggregate(variants, runs, maxOtherCpu);
-  report.targets = evaluateTargets(report);
+  report.targets = evaluateTargets({ ...report, maxOtherCpu });
   report.valid = report.variants.every((v) => v.valid);
   report.totalSeconds = Math.round((Date.now() - startedAt) / 100) / 10;
   const written = writeReports(report, outDir);
@@ -249,7 +284,9 @@ async function main(): Promise<void> {
   log(`wrote ${written.join(', ')}`);
   if (args.has('update-readme')) {
     updateReadme(report, join(repoRoot, 'README.md'));
-    log('updated the results in README.md');
+    log('updated the short table in README.md');
+  } else {
+    process.stdout.write(`README.md's short table (for --update-readme, or to paste):\n\n${readmeTable(report)}\n`);
   }
   if (!report.valid) {
     log('INVALID: some responses were not 2xx or requests failed (see the table)');

@@ -22,10 +22,12 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger as TypeOrmLogger } from 'typeorm';
+import { metrics } from '@opentelemetry/api';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyService, type ApiKeyAuthModuleOptions } from '../lib/index.js';
 import { generateApiKey } from '../lib/keys/api-key.generator.js';
 import { ADAPTERS, AUTHS, BENCH_SECRET, BENCH_SERVICE, GUARDED_AUTHS, isMain, type AdapterName, type AuthName } from './common.js';
+import { benchMeterProvider } from './otel.js';
 
 /** The same two routes in every variant; the handlers do the same (tiny) work everywhere. */
 @Controller()
@@ -67,12 +69,12 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 }
 
 /** Module options of the ApiKeyGuard variants. */
-export function authOptions(auth: 'v1' | 'full' | 'v0' | 'rfc9421'): ApiKeyAuthModuleOptions {
+export function authOptions(auth: 'v1' | 'metrics' | 'full' | 'v0' | 'rfc9421'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
   const nonces: any = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
   const allowedHosts = ['127.0.0.1'];
   if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
-  if (auth === 'v1') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
+  if (auth === 'v1' || auth === 'metrics') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   if (auth === 'rfc9421') {
     return { secrets: [BENCH_SECRET], schemes: ['v1', 'rfc9421'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   }
@@ -101,7 +103,7 @@ function benchModule(auth: AuthName): DynamicModule {
     imports.push(PassportModule);
     providers.push(HeaderApiKeyStrategy, { provide: APP_GUARD, useClass: AuthGuard('api-key') });
   }
-  if (auth === 'v1' || auth === 'full' || auth === 'v0' || auth === 'rfc9421') {
+  if (auth !== 'bare' && auth !== 'noop' && auth !== 'passport') {
     imports.push(inMemoryKeyTable(), ApiKeyAuthModule.forRoot(authOptions(auth)));
   }
   @Module({})
@@ -118,6 +120,8 @@ export interface BenchServer {
 /** Creates, keys and starts one variant's app on 127.0.0.1. */
 export async function startBenchServer(auth: AuthName, adapter: AdapterName, port = 0): Promise<BenchServer> {
   const usesGuard = GUARDED_AUTHS.includes(auth);
+  // As an app would: the SDK registered before the app starts (the module reads the global provider then).
+  if (auth === 'metrics') metrics.setGlobalMeterProvider(benchMeterProvider());
   const app = await NestFactory.create(
     benchModule(auth),
     adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),

@@ -28,21 +28,28 @@ export interface SignedRequestParts {
  * the first of several `Host` or `Content-Type` headers, and a proxy or a
  * body parser may act on another one, so either sent twice is malformed.
  */
-export function readSignedParts(request: IncomingRequest, scheme: 'v1' | 'rfc9421' = 'v1'): SignedRequestParts {
-  const host = request.headers[':authority'] ?? request.headers.host;
+export function readSignedParts(
+  request: IncomingRequest,
+  scheme: 'v1' | 'rfc9421' = 'v1',
+  headers: IncomingRequest['headers'] = request.headers,
+): SignedRequestParts {
+  // Each read once: on Express, `headers` is a getter and `raw` a miss, both looked up through
+  // the framework's prototype chain (bench/README.md, "Express").
+  const raw = request.raw ?? request;
+  const host = headers[':authority'] ?? headers.host;
   if (typeof host !== 'string' || host.length === 0) {
     throw new ServiceAuthException('malformed_credentials', `Scheme ${scheme} requires a Host header.`);
   }
-  const rawHeaders = rawHeadersOf(request);
+  const rawHeaders = raw.rawHeaders ?? request.rawHeaders;
   if (rawHeaders) {
     const [hosts, contentTypes] = countHostAndContentType(rawHeaders);
     if (hosts > 1) throw new ServiceAuthException('malformed_credentials', 'The Host header was sent more than once.');
     if (contentTypes > 1) throw new ServiceAuthException('malformed_credentials', 'The Content-Type header was sent more than once.');
   }
-  const contentType = request.headers['content-type'];
+  const contentType = headers['content-type'];
   return {
     host: trimHttpWhitespace(host),
-    target: requestTarget(request),
+    target: raw.originalUrl ?? raw.url ?? request.url,
     contentType: typeof contentType === 'string' ? trimHttpWhitespace(contentType) : '',
   };
 }
@@ -69,17 +76,22 @@ export function hasContentEncoding(headers: Record<string, unknown>): boolean {
  * the decoded bytes and Fastify the encoded ones, so neither can be checked
  * against what the signer hashed (PROTOCOL.md: the body bytes as sent).
  */
-export function refuseContentEncoding(request: IncomingRequest): void {
-  if (hasContentEncoding(request.headers)) throw new ServiceAuthException('unsupported_content_encoding');
+export function refuseContentEncoding(headers: IncomingRequest['headers']): void {
+  if (hasContentEncoding(headers)) throw new ServiceAuthException('unsupported_content_encoding');
 }
 
 /** The body bytes as sent, or `undefined` when the request has none. A body over `maxBodyBytes` is refused before it is hashed. */
-export function readRawBody(request: IncomingRequest, maxBodyBytes: number): Buffer | undefined {
-  if (Buffer.isBuffer(request.rawBody)) {
-    if (request.rawBody.length > maxBodyBytes) throw new ServiceAuthException('body_too_large');
-    return request.rawBody;
+export function readRawBody(
+  request: IncomingRequest,
+  maxBodyBytes: number,
+  headers: IncomingRequest['headers'] = request.headers,
+): Buffer | undefined {
+  const body = request.rawBody;
+  if (Buffer.isBuffer(body)) {
+    if (body.length > maxBodyBytes) throw new ServiceAuthException('body_too_large');
+    return body;
   }
-  if (!announcesBody(request)) return undefined;
+  if (!announcesBody(headers)) return undefined;
   throw new ServiceAuthException('unverifiable_body');
 }
 
@@ -94,13 +106,14 @@ const UNREAD_BODY = new Uint8Array(1);
  * body with `readRawBody`, which refuses an oversized or unreadable one.
  */
 export function bodyPresence(request: IncomingRequest): Uint8Array | undefined {
-  if (Buffer.isBuffer(request.rawBody)) return request.rawBody;
-  return announcesBody(request) ? UNREAD_BODY : undefined;
+  const body = request.rawBody;
+  if (Buffer.isBuffer(body)) return body;
+  return announcesBody(request.headers) ? UNREAD_BODY : undefined;
 }
 
-function announcesBody(request: IncomingRequest): boolean {
-  const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+function announcesBody(headers: IncomingRequest['headers']): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**

@@ -36,7 +36,7 @@ export function readRfc9421Credentials(
     body: bodyPresence(request),
   });
   if (!parsed.ok) throw new ServiceAuthException(parsed.code, parsed.message);
-  refuseContentEncoding(request);
+  refuseContentEncoding(request.headers);
   // `@authority` is the Host as sent, lower-cased, without a default port: every entry that allows
   // the authority also allows that Host, and an entry with an explicit default port
   // (`api.internal:443`) matches the Host as it does for v1.

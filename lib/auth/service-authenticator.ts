@@ -3,39 +3,29 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import { API_KEY_AUTH_RESOLVED_OPTIONS, API_KEY_THROTTLER_STORAGE, NONCE_STORE } from '../api-key-auth.constants.js';
 import type { ResolvedApiKeyAuthOptions } from '../api-key-auth-options.factory.js';
 import { ServiceAuthException } from './service-auth.exception.js';
-import { isKeyActive, type ApiKeyRecord } from '../keys/api-key-record.interface.js';
 import type { NonceStore } from '../stores/nonce-store.interface.js';
 import { ServiceAuthObserver } from '../observability/service-auth.observer.js';
-import { HEADER_SERVER_TIME, type SignatureScheme } from '../protocol/protocol.constants.js';
-import { HEADER_SERVER_TIME_SIGNATURE } from '../protocol/server-time.js';
-import { HEADER_SIGNATURE_INPUT } from '../protocol/rfc9421/rfc9421.constants.js';
-import { isTimestampFresh, parseCredentials } from '../protocol/credentials.js';
-import { rfc9421Expired } from '../protocol/rfc9421/rfc9421-verify.js';
+import { parseCredentials } from '../protocol/credentials.js';
 import { sha256Hex } from '../protocol/crypto.js';
-import { type SignedFields } from '../protocol/string-to-sign.js';
+import { HEADER_SIGNATURE_INPUT } from '../protocol/rfc9421/rfc9421.constants.js';
+import { rfc9421Expired } from '../protocol/rfc9421/rfc9421-verify.js';
+import type { SignedFields } from '../protocol/string-to-sign.js';
 import { KeyUsageRecorder } from '../keys/key-usage.recorder.js';
 import { ApiKeyCache } from '../stores/api-key.cache.js';
 import { FailedAttemptLimiter } from './failed-attempt.limiter.js';
-import { cameOverHttps, clientAddress, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
+import { FreshnessCheck, nowSeconds } from './freshness.check.js';
+import { RefusalAnswers } from './refusal.answers.js';
+import { cameOverHttps, readRawBody, readSignedParts, refuseContentEncoding, type IncomingRequest } from './request.reader.js';
 import { RequestAdmission } from './request.admission.js';
 import { readRfc9421Credentials } from './rfc9421.reader.js';
 import type { RoutePolicy } from './route-policy.js';
-import { authenticatedCaller, keyRateLimitOf } from './service-caller.handoff.js';
+import { keyRateLimitOf } from './service-caller.handoff.js';
 import type { ServiceCallerInfo } from './service-caller.interface.js';
 import { SignatureVerifier } from './signature.verifier.js';
-import { describeError } from '../observability/describe-error.js';
 import { andThen, callStore, isPromiseLike, storeFailure, type MaybePromise } from './store-call.js';
+import { verifiedRequest, type VerifiedRequest } from './verified-request.js';
 
-/** A request whose signature and key were found valid (PROTOCOL.md steps 1 to 4). */
-export interface VerifiedRequest {
-  caller: ServiceCallerInfo;
-  /** `undefined` for v0; for rfc9421 the `nonce` parameter. */
-  nonce: string | undefined;
-  /** `X-API-Timestamp`; for rfc9421 the `created` parameter. */
-  timestampSeconds: number;
-}
-
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+export type { VerifiedRequest } from './verified-request.js';
 
 /**
  * Runs PROTOCOL.md's steps in its order, for every guard of the app: one
@@ -51,13 +41,14 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
  * 5. the route's allowed services;
  * 6. and 7. admission: rate limit, then nonce.
  *
- * Failures of steps 1 to 4 are counted per client address.
+ * Failures of steps 1 to 4 are counted per client address (RefusalAnswers).
  */
 @Injectable()
 export class ServiceAuthenticator implements OnModuleInit {
   private readonly logger = new Logger('ServiceAuthenticator');
   private readonly verifier: SignatureVerifier;
-  private readonly failedAttempts: FailedAttemptLimiter;
+  private readonly freshness: FreshnessCheck;
+  private readonly refusals: RefusalAnswers;
   private readonly admission: RequestAdmission;
   private readonly keyStoreFailed = storeFailure(this.logger, 'key_store_unavailable', 'API key store unavailable');
   private readonly observer: ServiceAuthObserver;
@@ -74,7 +65,9 @@ export class ServiceAuthenticator implements OnModuleInit {
     this.verifier = new SignatureVerifier(options);
     const rateLimitFailed = storeFailure(this.logger, 'rate_limit_store_unavailable', 'Rate-limit storage unavailable');
     const nonceFailed = storeFailure(this.logger, 'nonce_store_unavailable', 'Nonce store unavailable, refusing signed requests');
-    this.failedAttempts = new FailedAttemptLimiter(options.failedAttempts, throttlerStorage, rateLimitFailed);
+    this.freshness = new FreshnessCheck(options.toleranceSeconds, nonceStore, this.verifier);
+    const failedAttempts = new FailedAttemptLimiter(options.failedAttempts, throttlerStorage, rateLimitFailed);
+    this.refusals = new RefusalAnswers(this.logger, failedAttempts, this.observer);
     this.admission = new RequestAdmission(
       options.rateLimit,
       options.toleranceSeconds,
@@ -100,7 +93,10 @@ export class ServiceAuthenticator implements OnModuleInit {
 
   /** Steps 1 to 7: the caller, or a `ServiceAuthException` (thrown, or as the rejection of the promise). */
   authenticate(request: IncomingRequest, policy: RoutePolicy): MaybePromise<ServiceCallerInfo> {
-    return andThen(this.verify(request), (verified) => this.admit(verified, policy));
+    const verified = this.verify(request);
+    // No closure unless a store answers later: the usual request allocates as little as it can.
+    if (!isPromiseLike(verified)) return this.admit(verified, policy);
+    return Promise.resolve(verified).then((found) => this.admit(found, policy));
   }
 
   /** Steps 1 to 4, with failures counted per address (`429 too_many_failed_attempts` over the limit). */
@@ -111,10 +107,10 @@ export class ServiceAuthenticator implements OnModuleInit {
       if (!isPromiseLike(verified)) return this.observer.verified(verified, request, started);
       return Promise.resolve(verified).then(
         (found) => this.observer.verified(found, request, started),
-        (error: unknown) => this.failed(error, request, started),
+        (error: unknown) => this.refusals.failed(error, request, started),
       );
     } catch (error) {
-      return this.failed(error, request, started);
+      return this.refusals.failed(error, request, started);
     }
   }
 
@@ -130,21 +126,24 @@ export class ServiceAuthenticator implements OnModuleInit {
         keyRateLimit: keyRateLimitOf(caller),
         routeRateLimit: policy.rateLimit,
       });
-      const done = (): ServiceCallerInfo => {
-        this.keyUsage?.record(caller.apiKey);
-        this.observer.accepted(verified);
-        return caller;
-      };
-      if (!isPromiseLike(admitted)) return done();
-      // A remote store may have lost its nonces (a restart) while this request waited for it.
-      const recheck = () => {
-        this.checkRemembered(caller.apiKey, verified.nonce, verified.timestampSeconds);
-        return done();
-      };
-      return Promise.resolve(admitted).then(recheck).catch((error: unknown) => this.refused(error, verified));
+      if (!isPromiseLike(admitted)) return this.accepted(verified);
+      return Promise.resolve(admitted)
+        .then(() => {
+          // A remote store may have lost its nonces (a restart) while this request waited for it.
+          this.freshness.checkRemembered(caller.apiKey, verified.nonce, verified.timestampSeconds);
+          return this.accepted(verified);
+        })
+        .catch((error: unknown) => this.refusals.refused(error, verified));
     } catch (error) {
-      return this.refused(error, verified);
+      return this.refusals.refused(error, verified);
     }
+  }
+
+  /** An admitted request: the key's use recorded, the decision observed. */
+  private accepted(verified: VerifiedRequest): ServiceCallerInfo {
+    this.keyUsage?.record(verified.caller.apiKey);
+    this.observer.accepted(verified);
+    return verified.caller;
   }
 
   /** Step 5: `403 service_not_allowed` unless the route allows the caller's service. */
@@ -156,10 +155,11 @@ export class ServiceAuthenticator implements OnModuleInit {
   private verifyRequest(request: IncomingRequest): MaybePromise<VerifiedRequest> {
     if (this.options.requireHttps && !cameOverHttps(request)) throw new ServiceAuthException('https_required');
     // PROTOCOL.md: the scheme is rfc9421 when the request carries Signature-Input.
-    if (request.headers[HEADER_SIGNATURE_INPUT] !== undefined) return this.verifyRfc9421Request(request);
+    const headers = request.headers;
+    if (headers[HEADER_SIGNATURE_INPUT] !== undefined) return this.verifyRfc9421Request(request);
 
     // Step 1: credentials, scheme, and the host the request was signed for.
-    const parsed = parseCredentials(request.headers);
+    const parsed = parseCredentials(headers);
     if (!parsed.ok) throw new ServiceAuthException(parsed.code, parsed.message);
     const credentials = parsed.credentials;
     if (!this.options.schemes.has(credentials.scheme)) {
@@ -168,14 +168,14 @@ export class ServiceAuthenticator implements OnModuleInit {
         `Signature scheme ${credentials.scheme} is not accepted by this service; sign with ${[...this.options.schemes].join(' or ')}.`,
       );
     }
-    refuseContentEncoding(request);
-    const parts = credentials.scheme === 'v1' ? readSignedParts(request) : undefined;
+    refuseContentEncoding(headers);
+    const parts = credentials.scheme === 'v1' ? readSignedParts(request, 'v1', headers) : undefined;
     if (parts && this.options.allowedHosts && !this.options.allowedHosts.allows(parts.host)) {
       throw new ServiceAuthException('host_not_allowed');
     }
 
     // Step 2.
-    this.checkFreshness(credentials.apiKey, credentials.nonce, credentials.timestampSeconds, false);
+    this.freshness.check(credentials.apiKey, credentials.nonce, credentials.timestampSeconds, false);
 
     // Step 3, before the key is looked up: every secret is known without the
     // key table, so a wrong signature costs the same work and gets the same
@@ -190,7 +190,7 @@ export class ServiceAuthenticator implements OnModuleInit {
           host: parts.host,
           target: parts.target,
           contentType: parts.contentType,
-          bodySha256: sha256Hex(readRawBody(request, this.options.maxBodyBytes)),
+          bodySha256: sha256Hex(readRawBody(request, this.options.maxBodyBytes, headers)),
         }
       : { scheme: 'v0', apiKey: credentials.apiKey, timestamp: credentials.timestamp };
     if (!this.verifier.matches(fields, credentials.mac)) throw new ServiceAuthException('invalid_signature');
@@ -207,7 +207,7 @@ export class ServiceAuthenticator implements OnModuleInit {
 
     // Step 2: `created` is the timestamp; a passed `expires` is as stale.
     const { apiKey, nonce, createdSeconds } = credentials;
-    this.checkFreshness(apiKey, nonce, createdSeconds, rfc9421Expired(credentials, nowSeconds()));
+    this.freshness.check(apiKey, nonce, createdSeconds, rfc9421Expired(credentials, nowSeconds()));
 
     // Step 3, before the key is looked up (see v1): the signature, and the Content-Digest against the raw body.
     if (!this.verifier.matchesRfc9421(credentials, readRawBody(request, this.options.maxBodyBytes))) {
@@ -218,86 +218,4 @@ export class ServiceAuthenticator implements OnModuleInit {
     const found = callStore(() => this.keyCache.get(apiKey), this.keyStoreFailed);
     return andThen(found, (record) => verifiedRequest(record, 'rfc9421', nonce, createdSeconds));
   }
-
-  /** Step 2: the timestamp window (and, for rfc9421, `expires`), and the restart rule. */
-  private checkFreshness(apiKey: string, nonce: string | undefined, timestampSeconds: number, expired: boolean): void {
-    if (expired || !isTimestampFresh(timestampSeconds, nowSeconds(), this.options.toleranceSeconds)) {
-      throw this.stale(apiKey, nonce);
-    }
-    this.checkRemembered(apiKey, nonce, timestampSeconds);
-  }
-
-  /**
-   * The restart rule: a store that lost its nonces (an in-memory one after a
-   * restart, a Redis that restarted) cannot tell whether a request signed
-   * before it started was already accepted.
-   */
-  private checkRemembered(apiKey: string, nonce: string | undefined, timestampSeconds: number): void {
-    if (nonce === undefined) return;
-    const since = this.nonceStore.rememberedSinceSeconds;
-    if (since !== undefined && timestampSeconds < since) throw this.stale(apiKey, nonce);
-  }
-
-  /** `401 stale_timestamp` with the server time, signed for the key and nonce of the request. */
-  private stale(apiKey: string, nonce: string | undefined): ServiceAuthException {
-    const serverTime = String(nowSeconds());
-    return new ServiceAuthException('stale_timestamp', undefined, {
-      [HEADER_SERVER_TIME]: serverTime,
-      [HEADER_SERVER_TIME_SIGNATURE]: this.verifier.signServerTime(apiKey, nonce ?? '', serverTime),
-    });
-  }
-
-  /** A failure of steps 1 to 4, answered (as `countFailure` decides) and observed. */
-  private failed(error: unknown, request: IncomingRequest, started: number): never | Promise<never> {
-    try {
-      return this.countFailure(error, request).catch((answer: unknown) => this.observer.rejected(answer, request, started));
-    } catch (answer) {
-      return this.observer.rejected(answer, request, started);
-    }
-  }
-
-  /** A failure of steps 1 to 4: counted against the client address, then answered. */
-  private countFailure(error: unknown, request: IncomingRequest): Promise<never> {
-    const refusal = this.asRefusal(error);
-    if (refusal.getStatus() !== 401) throw refusal;
-    if (refusal.code === 'unverifiable_body') {
-      this.logger.warn(
-        'Rejected a signed request whose raw body is not available. Create the app with ' +
-          '`NestFactory.create(AppModule, { rawBody: true })` (and, for content types other than JSON ' +
-          'and urlencoded, register a body parser that keeps the raw bytes).',
-      );
-    }
-    const blocked = this.failedAttempts.recordFailure(clientAddress(request));
-    return andThen(blocked, (retryAfter): never => {
-      if (retryAfter === undefined) return this.refused(refusal);
-      throw new ServiceAuthException('too_many_failed_attempts', undefined, { 'Retry-After': String(retryAfter) });
-    });
-  }
-
-  /** A refusal as answered: every 401 carries `X-API-Server-Time`. A refusal of `admit()` is observed here. */
-  private refused(error: unknown, verified?: VerifiedRequest): never {
-    const refusal = this.asRefusal(error);
-    if (refusal.getStatus() === 401 && refusal.headers[HEADER_SERVER_TIME] === undefined) {
-      refusal.headers[HEADER_SERVER_TIME] = String(nowSeconds());
-    }
-    if (verified) this.observer.rejectedAfterVerification(refusal, verified);
-    throw refusal;
-  }
-
-  private asRefusal(error: unknown): ServiceAuthException {
-    if (error instanceof ServiceAuthException) return error;
-    this.logger.error(`Unexpected error while authenticating: ${describeError(error)}`);
-    return new ServiceAuthException('key_store_unavailable', 'Authentication is temporarily unavailable.');
-  }
-}
-
-/** The caller of an active key; every other key answers as a wrong signature does (PROTOCOL.md step 4). */
-function verifiedRequest(
-  record: ApiKeyRecord | null,
-  scheme: SignatureScheme,
-  nonce: string | undefined,
-  timestampSeconds: number,
-): VerifiedRequest {
-  if (record === null || !isKeyActive(record, Date.now())) throw new ServiceAuthException('invalid_signature');
-  return { caller: authenticatedCaller(record.apiKey, record.serviceName, scheme, record.rateLimit), nonce, timestampSeconds };
 }

@@ -21,12 +21,12 @@ describe('npm run bench (smoke)', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it('runs three variants (bare, v1, rfc9421) for a second each and writes JSON and Markdown results', () => {
+  it('runs three variants (bare, v1, rfc9421) for a second each, the micro cases and the counts, and writes JSON and Markdown results', () => {
     const run = spawnSync(
       process.execPath,
       [runner, '--duration', '1', '--warmup', '0', '--initial-warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
-        '--only', 'bare-fastify-get,v1-fastify-get,rfc9421-fastify-get', '--quick', '--out', out],
-      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+        '--only', 'bare-fastify-get,v1-fastify-get,rfc9421-fastify-get', '--quick', '--skip', 'callgrind', '--out', out],
+      { cwd: root, encoding: 'utf8', timeout: 150_000 },
     );
     expect({ status: run.status, signal: run.signal, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
       status: 0,
@@ -36,10 +36,11 @@ describe('npm run bench (smoke)', () => {
 
     const report = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
     expect(report).toMatchObject({
-      version: 1,
+      version: 2,
       date: expect.any(String),
       machine: { cpus: expect.any(Number), node: process.version },
       settings: { duration: 1, rounds: 1, connections: 10, variants: ['bare-fastify-get', 'v1-fastify-get', 'rfc9421-fastify-get'] },
+      callgrind: null,
       valid: true,
       totalSeconds: expect.any(Number),
     });
@@ -48,6 +49,7 @@ describe('npm run bench (smoke)', () => {
       expect(v).toMatchObject({
         rounds: 1,
         rps: expect.any(Number),
+        serverCpuUsPerRequest: { median: expect.any(Number), n: 1 },
         latencyUs: { p50: expect.any(Number), p99: expect.any(Number) },
         non2xx: 0,
         errors: 0,
@@ -57,30 +59,33 @@ describe('npm run bench (smoke)', () => {
     }
     const [bare, v1, rfc9421] = report.variants;
     expect(bare.ratioToBare).toBe(1);
-    expect(v1.ratioToBare).toEqual(expect.any(Number));
+    expect(v1.addedVsBare).toMatchObject({ median: expect.any(Number), n: 1 });
     // Every rfc9421 request was accepted (non2xx: 0 above): the load generator signs them as the guard wants.
     expect(rfc9421).toMatchObject({ auth: 'rfc9421', ratioToBare: expect.any(Number) });
 
-    expect(report.micro).toMatchObject({
-      hmacAndSha256: { get: expect.any(Number), post: expect.any(Number) },
-      protocolVerify: { get: expect.any(Number), post: expect.any(Number) },
-      guardV1: { get: expect.any(Number), post: expect.any(Number) },
-      guardRfc9421: { get: expect.any(Number), post: expect.any(Number) },
-      guardFull: { get: expect.any(Number), post: expect.any(Number) },
-    });
+    const caseIds = report.micro.cases.map((c: { id: string; route: string }) => `${c.id}-${c.route}`);
+    for (const id of ['floor', 'verify', 'v1', 'full', 'v0', 'rfc9421', 'metrics', 'listener', 'hawk', 'httpsig']) {
+      expect(caseIds).toEqual(expect.arrayContaining([`${id}-get`, `${id}-post`]));
+    }
+    for (const c of report.micro.cases) expect(c.ratioToFloor).toMatchObject({ median: expect.any(Number), n: report.micro.rounds });
+    expect(report.micro.floorPlusNonceUs).toMatchObject({ median: expect.any(Number) });
     expect(report.queries).toMatchObject({
       coldStart: { requests: 1, queries: 1 },
       steady: { queries: 0 },
     });
     expect(report.queries.floodRepeatedUnknown.queries).toBeLessThanOrEqual(report.queries.floodRepeatedUnknown.distinctKeys);
     expect(report.nonceMemory).toMatchObject({ entries: 100_000, bytesPerEntry: expect.any(Number) });
-    expect(report.targets.map((t: { name: string }) => t.name)).toContain('v1 guard, Fastify, GET');
+    expect(report.redisTrips).toMatchObject({ requests: expect.any(Number), commands: report.redisTrips.requests });
+    for (const t of report.targets) expect(t).toMatchObject({ name: expect.any(String), wanted: expect.any(String), measured: expect.any(String) });
+    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['v1 canActivate, GET, to the crypto floor', "v1 guard added CPU minus passport's, Fastify, GET"]),
+    );
 
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
-    expect(markdown).toContain('| variant | adapter | route | req/s |');
-    expect(markdown).toContain('v1 guard');
+    expect(markdown).toContain('| variant | adapter | route | server us/req |');
     expect(markdown).toContain('| rfc9421 guard | fastify | GET |');
-    expect(markdown).toContain('| ApiKeyGuard.canActivate, rfc9421 |');
+    expect(markdown).toContain('@hapi/hawk server.authenticate');
+    expect(run.stdout).toContain("README.md's short table");
   }, 180_000);
 });
 
