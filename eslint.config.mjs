@@ -16,8 +16,6 @@ export default tseslint.config(
       // The consumer apps are separate projects, built in their own installs.
       'test/consumer/templates/**',
       'bench/results/**',
-      // bench/ is being reworked on another branch; lint it once that lands.
-      'bench/**',
     ],
   },
   js.configs.recommended,

@@ -63,7 +63,7 @@ function collect(loop: string, calls: number): Promise<number> {
   // threads by time slices): it did not remove it (bench/README.md).
   const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
   let err = '';
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {

@@ -120,6 +120,7 @@ export function contextFor(req: unknown): ExecutionContext {
   const http = { getRequest: () => req, getResponse: () => response, getNext: () => undefined };
   return {
     getType: () => 'http',
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- Nest hands guards the handler function itself.
     getHandler: () => BenchController.prototype.handle,
     getClass: () => BenchController,
     switchToHttp: () => http,

@@ -2,6 +2,8 @@
 // Counts every query TypeORM sends (a counting TypeORM logger) while signed requests,
 // then floods of unknown keys, hit a real app on 127.0.0.1. Prints one JSON line (QueriesResult).
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -59,7 +61,7 @@ async function startApp(adapter: AdapterName, auth: ApiKeyAuthModuleOptions) {
     logger: false,
   });
   await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as { port: number };
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const { apiKey } = await app.get(ApiKeyService).create(BENCH_SERVICE);
   return { app, port, apiKey, logger };
 }

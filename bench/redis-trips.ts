@@ -9,7 +9,7 @@ import { contextFor, makeGuard, v1Requests } from './micro-requests.js';
 import type { RedisTripsResult } from './report.js';
 
 export async function countRedisTrips(requests: number, url: string): Promise<RedisTripsResult> {
-  const client = createRedisClient(url) as Redis;
+  const client = createRedisClient(url);
   try {
     const store = new RedisAuthStateStore(client, { keyPrefix: `bench-${process.pid}:` });
     await store.checkUsable();
@@ -22,7 +22,7 @@ export async function countRedisTrips(requests: number, url: string): Promise<Re
     client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
       commands++;
       return send(...args);
-    }) as Redis['sendCommand'];
+    });
     for (let i = 0; i < requests; i++) {
       if ((await guard.canActivate(contexts[i])) !== true) throw new Error('guard refused a valid request');
     }

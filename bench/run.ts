@@ -72,7 +72,7 @@ function startServer(variant: Variant, nodeFlags: string[]): Promise<Server> {
       child.kill('SIGKILL');
       reject(new Error(`server ${variant.id} did not start within 60 s`));
     }, 60_000);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => {
       clearTimeout(timer);
       try {
@@ -108,7 +108,7 @@ function runChildScript<T>(script: string, args: string[], nodeFlags: string[] =
     cwd: repoRoot,
   });
   let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   return new Promise<T>((resolvePromise, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {

@@ -2,6 +2,8 @@
 // Listens on 127.0.0.1 (port 0 unless --port), prints one JSON line {"port","apiKey","pid"}
 // on stdout, and exits when its stdin closes (i.e. when the orchestrator goes away) or on SIGTERM.
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   Body,
   CanActivate,
@@ -71,7 +73,7 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 /** Module options of the ApiKeyGuard variants. */
 export function authOptions(auth: 'v1' | 'metrics' | 'full' | 'v0' | 'rfc9421'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
-  const nonces: any = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
+  const nonces: ApiKeyAuthModuleOptions['nonces'] = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
   const allowedHosts = ['127.0.0.1'];
   if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   if (auth === 'v1' || auth === 'metrics') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
@@ -136,7 +138,7 @@ export async function startBenchServer(auth: AuthName, adapter: AdapterName, por
     apiKey = generateApiKey();
     passportKeys.set(apiKey, { serviceName: BENCH_SERVICE });
   }
-  const address = app.getHttpServer().address() as { port: number };
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
   return { app, port: address.port, apiKey };
 }
 
@@ -148,11 +150,13 @@ async function main(): Promise<void> {
   }
   const server = await startBenchServer(auth, adapter, Number(process.env.BENCH_PORT ?? 0));
   let closing = false;
-  const close = async () => {
+  const close = (): void => {
     if (closing) return;
     closing = true;
-    await server.app.close().catch(() => undefined);
-    process.exit(0);
+    void server.app
+      .close()
+      .catch(() => undefined)
+      .then(() => process.exit(0));
   };
   process.stdin.on('end', close).on('close', close).resume();
   process.on('SIGTERM', close).on('SIGINT', close);

@@ -54,9 +54,9 @@ export class RefusalAnswers {
     }
     const blocked = this.failedAttempts.recordFailure(clientAddress(request));
     return andThen(blocked, (retryAfter): never => {
-      if (retryAfter === undefined) throw this.refused(refusal);
+      if (retryAfter === undefined) return this.refused(refusal);
       throw new ServiceAuthException('too_many_failed_attempts', undefined, { 'Retry-After': String(retryAfter) });
-    }) as Promise<never>;
+    });
   }
 
   private asRefusal(error: unknown): ServiceAuthException {

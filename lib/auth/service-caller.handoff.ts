@@ -20,7 +20,6 @@ const AUTHENTICATED: unique symbol = Symbol.for('nestjs-service-auth.authenticat
  */
 const KEY_RATE_LIMIT: unique symbol = Symbol.for('nestjs-service-auth.key-rate-limit');
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** The request property the caller is handed over in (read by `@ServiceCaller()`). */
 export const SERVICE_CALLER_PROPERTY = 'serviceCaller';
@@ -64,7 +63,7 @@ export function keyRateLimitOf(caller: ServiceCallerInfo): KeyRateLimit | undefi
 export function getServiceCaller(request: CallerCarrier): ServiceCallerInfo | undefined {
   // Own properties only: a miss is then not looked up through the framework's prototype
   // chain (slow on Express's request), and `setServiceCaller` always writes an own one.
-  if (!hasOwn.call(request, SERVICE_CALLER_PROPERTY)) return undefined;
+  if (!Object.hasOwn(request, SERVICE_CALLER_PROPERTY)) return undefined;
   const caller = request[SERVICE_CALLER_PROPERTY];
   return typeof caller === 'object' && caller !== null && (caller as Record<symbol, unknown>)[AUTHENTICATED] === true
     ? (caller as ServiceCallerInfo)
