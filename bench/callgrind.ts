@@ -106,7 +106,9 @@ if (isMain(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
   const result = await runCallgrind(Number(args.get('calls') ?? 5000), args.has('express'));
   for (const l of result.loops) {
-    process.stderr.write(`callgrind ${l.name}: ${l.perCall.map((v) => v.toFixed(0)).join(' / ')} instructions per call (spread ${(100 * l.spread).toFixed(2)}%)\n`);
+    process.stderr.write(
+      `callgrind ${l.name}: ${l.perCall.map((v) => v.toFixed(0)).join(' / ')} instructions per call (spread ${(100 * l.spread).toFixed(2)}%)\n`,
+    );
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -58,9 +58,7 @@ export const DEFAULT_VARIANTS: Variant[] = ADAPTERS.flatMap((adapter) =>
 
 /** Every variant the server can run (for `--only`). */
 export const ALL_VARIANTS: Variant[] = ADAPTERS.flatMap((adapter) =>
-  AUTHS.flatMap((auth) =>
-    (['get', 'post'] as const).map((route) => ({ id: variantId(auth, adapter, route), auth, adapter, route })),
-  ),
+  AUTHS.flatMap((auth) => (['get', 'post'] as const).map((route) => ({ id: variantId(auth, adapter, route), auth, adapter, route }))),
 );
 
 /** Shared secret of every bench server (never used outside the benchmark). */

@@ -294,7 +294,9 @@ export async function drive(variant: Variant, target: Target, round: number, opt
   const clientCpuCores = (clientCpu.user + clientCpu.system) / 1e6 / elapsedSeconds;
   const serverCpuSeconds = serverCpuBefore === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpuBefore;
   const statusCodes: Record<string, number> = {};
-  for (const [code, stat] of Object.entries((result as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats ?? {})) {
+  for (const [code, stat] of Object.entries(
+    (result as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats ?? {},
+  )) {
     statusCodes[code] = stat.count;
   }
   return {

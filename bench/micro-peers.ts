@@ -20,7 +20,11 @@ interface HawkRequest {
 }
 interface Hawk {
   client: {
-    header(uri: string, method: string, options: { credentials: HawkCredentials; timestamp: number; nonce: string; payload?: string; contentType?: string }): {
+    header(
+      uri: string,
+      method: string,
+      options: { credentials: HawkCredentials; timestamp: number; nonce: string; payload?: string; contentType?: string },
+    ): {
       header: string;
     };
   };
@@ -70,7 +74,10 @@ export function hawkBatch(route: Route, count: number, nonces: NonceSource, nowS
  * http-message-signatures' verifyMessage on rfc9421 requests (made by `rfc9421Requests`), and
  * the Content-Digest of the body checked as the guard checks it.
  */
-export function httpSignaturesBatch(route: Route, requests: Array<{ method: string; url: string; headers: Record<string, string>; rawBody?: Buffer }>): PeerCall {
+export function httpSignaturesBatch(
+  route: Route,
+  requests: Array<{ method: string; url: string; headers: Record<string, string>; rawBody?: Buffer }>,
+): PeerCall {
   const key = { id: API_KEY, algs: ['hmac-sha256'], verify: createVerifier(Buffer.from(BENCH_SECRET, 'utf8'), 'hmac-sha256') };
   const config = {
     keyLookup: async (params: { keyid?: string }) => (params.keyid === API_KEY ? key : null),

@@ -35,8 +35,7 @@ export type NonceSource = (count: number) => string[];
 
 let counter = 0;
 /** 22 characters like a base64url nonce of 16 bytes, made from a counter: the same in every run. */
-export const countedNonces: NonceSource = (count) =>
-  Array.from({ length: count }, () => `n${(counter++).toString(36).padStart(21, '0')}`);
+export const countedNonces: NonceSource = (count) => Array.from({ length: count }, () => `n${(counter++).toString(36).padStart(21, '0')}`);
 
 const SOCKET = { remoteAddress: '127.0.0.1' };
 
@@ -80,11 +79,23 @@ export function v1Fields(route: Route, timestamp: string, nonce: string): protoc
 }
 
 /** `count` requests signed with scheme v1 (or v0), each with its own nonce. */
-export function v1Requests(route: Route, count: number, nonces: NonceSource, nowSeconds: number, scheme: 'v1' | 'v0' = 'v1'): FakeRequest[] {
+export function v1Requests(
+  route: Route,
+  count: number,
+  nonces: NonceSource,
+  nowSeconds: number,
+  scheme: 'v1' | 'v0' = 'v1',
+): FakeRequest[] {
   const timestamp = String(nowSeconds);
   return nonces(count).map((nonce) => {
     const f = v1Fields(route, timestamp, nonce);
-    const signed = signFields({ ...f, scheme, secret: BENCH_SECRET, timestampSeconds: nowSeconds, contentType: f.contentType || undefined });
+    const signed = signFields({
+      ...f,
+      scheme,
+      secret: BENCH_SECRET,
+      timestampSeconds: nowSeconds,
+      contentType: f.contentType || undefined,
+    });
     const credentials: Record<string, string> = { 'x-api-key': API_KEY, 'x-api-timestamp': timestamp, 'x-api-signature': signed.signature };
     if (scheme === 'v1') credentials['x-api-nonce'] = nonce;
     return request(route, { ...baseHeaders(route), ...credentials });

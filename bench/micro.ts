@@ -110,7 +110,12 @@ async function casesFor(route: Route): Promise<Case[]> {
     },
     { id: 'v1', label: 'ApiKeyGuard.canActivate, v1', route, prepare: v1Guard(v1) },
     { id: 'full', label: 'ApiKeyGuard.canActivate, full stack (rate limits on)', route, prepare: v1Guard(full) },
-    { id: 'v0', label: 'ApiKeyGuard.canActivate, v0', route, prepare: (n) => guardCall(v0, v1Requests(route, n, makeNonces, nowSeconds(), 'v0')) },
+    {
+      id: 'v0',
+      label: 'ApiKeyGuard.canActivate, v0',
+      route,
+      prepare: (n) => guardCall(v0, v1Requests(route, n, makeNonces, nowSeconds(), 'v0')),
+    },
     {
       id: 'rfc9421',
       label: 'ApiKeyGuard.canActivate, rfc9421',
@@ -206,14 +211,19 @@ export async function runMicro(quick: boolean): Promise<MicroResult> {
   return { batch, rounds, cases: results, comparisons, floorPlusNonceUs };
 }
 
-const f2 = (i: Interval) => (i.low === null ? `${i.median.toFixed(2)}` : `${i.median.toFixed(2)} [${i.low.toFixed(2)}, ${i.high!.toFixed(2)}]`);
+const f2 = (i: Interval) =>
+  i.low === null ? `${i.median.toFixed(2)}` : `${i.median.toFixed(2)} [${i.low.toFixed(2)}, ${i.high!.toFixed(2)}]`;
 
 if (isMain(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
   const result = await runMicro(args.has('quick'));
   const lines = [`${result.rounds} interleaved rounds of ${result.batch} calls per case; median [95% interval]`];
-  for (const c of result.cases) lines.push(`${c.route.toUpperCase().padEnd(5)} ${c.label.padEnd(72)} ${f2(c.us).padStart(22)} us  ${f2(c.ratioToFloor).padStart(22)} x floor`);
-  for (const c of result.comparisons) lines.push(`${c.route.toUpperCase().padEnd(5)} ${c.name.padEnd(72)} ${f2(c.value).padStart(22)} ${c.kind === 'us' ? 'us' : 'x'}`);
+  for (const c of result.cases)
+    lines.push(
+      `${c.route.toUpperCase().padEnd(5)} ${c.label.padEnd(72)} ${f2(c.us).padStart(22)} us  ${f2(c.ratioToFloor).padStart(22)} x floor`,
+    );
+  for (const c of result.comparisons)
+    lines.push(`${c.route.toUpperCase().padEnd(5)} ${c.name.padEnd(72)} ${f2(c.value).padStart(22)} ${c.kind === 'us' ? 'us' : 'x'}`);
   lines.push(`floor + one nonce record (GET): ${f2(result.floorPlusNonceUs)} us`);
   process.stderr.write(`${lines.join('\n')}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -49,10 +49,7 @@ class ProbeController {
 async function startApp(adapter: AdapterName, auth: ApiKeyAuthModuleOptions) {
   const logger = new CountingLogger();
   @Module({
-    imports: [
-      inMemoryKeyTable({ logger }),
-      ApiKeyAuthModule.forRoot({ secrets: [BENCH_SECRET], rateLimit: false, ...auth }),
-    ],
+    imports: [inMemoryKeyTable({ logger }), ApiKeyAuthModule.forRoot({ secrets: [BENCH_SECRET], rateLimit: false, ...auth })],
     controllers: [ProbeController],
   })
   class QueriesAppModule {}

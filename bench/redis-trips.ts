@@ -19,10 +19,10 @@ export async function countRedisTrips(requests: number, url: string): Promise<Re
     await guard.canActivate(contexts[requests]);
     let commands = 0;
     const send = client.sendCommand.bind(client);
-    client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
       commands++;
       return send(...args);
-    });
+    };
     for (let i = 0; i < requests; i++) {
       if ((await guard.canActivate(contexts[i])) !== true) throw new Error('guard refused a valid request');
     }
@@ -34,7 +34,10 @@ export async function countRedisTrips(requests: number, url: string): Promise<Re
 
 if (isMain(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
-  const result = await countRedisTrips(Number(args.get('requests') ?? 200), args.get('redis') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const result = await countRedisTrips(
+    Number(args.get('requests') ?? 200),
+    args.get('redis') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  );
   process.stderr.write(`Redis: ${result.commands} commands in ${result.requests} authenticated requests\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -102,11 +102,14 @@ export function markdown(report: BenchReport): string {
   if (report.micro) {
     const mi = report.micro;
     lines.push('');
-    lines.push(`Micro, in one process: ${mi.rounds} interleaved rounds of ${mi.batch} calls per case; median [95% interval] of the rounds.`);
+    lines.push(
+      `Micro, in one process: ${mi.rounds} interleaved rounds of ${mi.batch} calls per case; median [95% interval] of the rounds.`,
+    );
     lines.push('');
     lines.push('| case | route | us per call | x crypto floor (same round) |');
     lines.push('| --- | --- | ---: | ---: |');
-    for (const c of mi.cases) lines.push(`| ${c.label} | ${c.route === 'get' ? 'GET' : 'POST 1 KiB'} | ${iv(c.us, 2)} | ${iv(c.ratioToFloor, 2)} |`);
+    for (const c of mi.cases)
+      lines.push(`| ${c.label} | ${c.route === 'get' ? 'GET' : 'POST 1 KiB'} | ${iv(c.us, 2)} | ${iv(c.ratioToFloor, 2)} |`);
     lines.push('');
     lines.push('| paired in the same rounds | route | median [95% interval] |');
     lines.push('| --- | --- | ---: |');
@@ -124,12 +127,15 @@ export function markdown(report: BenchReport): string {
       lines.push('');
       lines.push('| loop | instructions per call, run by run | spread |');
       lines.push('| --- | --- | ---: |');
-      for (const l of cg.loops) lines.push(`| ${l.name} | ${l.perCall.map((v) => v.toFixed(0)).join(' / ')} | ${(100 * l.spread).toFixed(2)}% |`);
+      for (const l of cg.loops)
+        lines.push(`| ${l.name} | ${l.perCall.map((v) => v.toFixed(0)).join(' / ')} | ${(100 * l.spread).toFixed(2)}% |`);
       lines.push('');
       lines.push(
         cg.reproducible
           ? `Reproducible within ${100 * cg.tolerance}%: v1 canActivate = ${cg.v1ToFloor!.toFixed(2)}x the crypto floor in instructions` +
-              (cg.expressToPlain === null ? '.' : `; on Express's request objects ${cg.expressToPlain.toFixed(2)}x what it is on plain ones.`)
+              (cg.expressToPlain === null
+                ? '.'
+                : `; on Express's request objects ${cg.expressToPlain.toFixed(2)}x what it is on plain ones.`)
           : `Not reproducible within ${100 * cg.tolerance}%: the targets rely on the ratios.`,
       );
     }
@@ -143,7 +149,9 @@ export function markdown(report: BenchReport): string {
       `when a variant has undisturbed rounds, left out.`,
   );
   lines.push('');
-  lines.push('| variant | adapter | route | server us/req | added vs bare | added vs passport | req/s | x bare req/s | p50 us | p99 us | other cores | non-2xx / errors |');
+  lines.push(
+    '| variant | adapter | route | server us/req | added vs bare | added vs passport | req/s | x bare req/s | p50 us | p99 us | other cores | non-2xx / errors |',
+  );
   lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const v of report.variants) {
     lines.push(
@@ -163,9 +171,15 @@ export function markdown(report: BenchReport): string {
     lines.push('| --- | ---: | ---: |');
     lines.push(`| first request (cold cache) | ${q.coldStart.requests} | ${q.coldStart.queries} |`);
     lines.push(`| steady state, authenticated | ${q.steady.requests} | ${q.steady.queries} |`);
-    lines.push(`| unknown keys, ${q.floodRepeatedUnknown.distinctKeys} distinct, repeated | ${q.floodRepeatedUnknown.requests} | ${q.floodRepeatedUnknown.queries} |`);
-    lines.push(`| unknown keys, all distinct, signed with the secret, failed-attempt limit off | ${q.floodDistinctUnknown.requests} | ${q.floodDistinctUnknown.queries} |`);
-    lines.push(`| unknown keys, all distinct, wrong signatures, failed-attempt limit off | ${q.floodWrongSignature.requests} | ${q.floodWrongSignature.queries} |`);
+    lines.push(
+      `| unknown keys, ${q.floodRepeatedUnknown.distinctKeys} distinct, repeated | ${q.floodRepeatedUnknown.requests} | ${q.floodRepeatedUnknown.queries} |`,
+    );
+    lines.push(
+      `| unknown keys, all distinct, signed with the secret, failed-attempt limit off | ${q.floodDistinctUnknown.requests} | ${q.floodDistinctUnknown.queries} |`,
+    );
+    lines.push(
+      `| unknown keys, all distinct, wrong signatures, failed-attempt limit off | ${q.floodWrongSignature.requests} | ${q.floodWrongSignature.queries} |`,
+    );
     lines.push(
       `| unknown keys, all distinct, default failed-attempt limit | ${q.floodDistinctWithFailedAttemptLimit.requests} | ` +
         `${q.floodDistinctWithFailedAttemptLimit.queries} (${q.floodDistinctWithFailedAttemptLimit.answered429} answered 429) |`,
@@ -182,7 +196,9 @@ export function markdown(report: BenchReport): string {
   }
   if (report.redisTrips) {
     lines.push('');
-    lines.push(`Redis (RedisAuthStateStore, full stack): ${report.redisTrips.commands} commands for ${report.redisTrips.requests} authenticated requests.`);
+    lines.push(
+      `Redis (RedisAuthStateStore, full stack): ${report.redisTrips.commands} commands for ${report.redisTrips.requests} authenticated requests.`,
+    );
   }
   lines.push('');
   lines.push(`Total bench time: ${report.totalSeconds} s.${report.valid ? '' : ' **INVALID: some requests failed.**'}`);

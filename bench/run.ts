@@ -54,7 +54,10 @@ function number(args: Map<string, string>, name: string, fallback: number): numb
 
 function selectVariants(only: string | undefined): Variant[] {
   if (!only) return DEFAULT_VARIANTS;
-  const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const selected = ALL_VARIANTS.filter((v) => wanted.some((w) => v.id === w || v.id.startsWith(`${w}-`)));
   if (selected.length === 0) throw new Error(`--only ${only} matches no variant; ids look like ${ALL_VARIANTS[0].id}`);
   return selected;
@@ -244,12 +247,16 @@ async function main(): Promise<void> {
         String(Math.floor(number(args, 'callgrind-calls', 5000))),
         ...(args.has('callgrind-express') ? ['--express'] : []),
       ]));
-  const queries = skip.has('queries') ? null : (log('database queries'), await runChildScript<BenchReport['queries']>('queries', childArgs));
+  const queries = skip.has('queries')
+    ? null
+    : (log('database queries'), await runChildScript<BenchReport['queries']>('queries', childArgs));
   const nonceMemory = skip.has('memory')
     ? null
     : (log(`nonce store memory at ${nonceEntries} entries`),
       await runChildScript<BenchReport['nonceMemory']>('nonce-memory', ['--entries', String(nonceEntries)], ['--expose-gc']));
-  const redisTrips = skip.has('redis') ? null : (log('Redis commands per request'), await runChildScript<BenchReport['redisTrips']>('redis-trips', []));
+  const redisTrips = skip.has('redis')
+    ? null
+    : (log('Redis commands per request'), await runChildScript<BenchReport['redisTrips']>('redis-trips', []));
   const callgrindResult = callgrind === null ? null : await callgrind;
 
   const cpu = cpus();
@@ -263,7 +270,18 @@ async function main(): Promise<void> {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
     },
-    settings: { duration, warmup, initialWarmup, rounds, connections, rate: rate ?? null, variants: variants.map((v) => v.id), quick, retries, maxOtherCpu },
+    settings: {
+      duration,
+      warmup,
+      initialWarmup,
+      rounds,
+      connections,
+      rate: rate ?? null,
+      variants: variants.map((v) => v.id),
+      quick,
+      retries,
+      maxOtherCpu,
+    },
     runs,
     variants: [],
     micro,

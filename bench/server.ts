@@ -73,10 +73,12 @@ class HeaderApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'api-k
 /** Module options of the ApiKeyGuard variants. */
 export function authOptions(auth: 'v1' | 'metrics' | 'full' | 'v0' | 'rfc9421'): ApiKeyAuthModuleOptions {
   // The default capacity (1M) would fill in about 25 s at 40k req/s with the default 300 s window.
-  const nonces: ApiKeyAuthModuleOptions['nonces'] = process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
+  const nonces: ApiKeyAuthModuleOptions['nonces'] =
+    process.env.EXP_NONCE === 'noop' ? { store: { recordOnce: () => true } } : { maxEntries: 8_000_000 };
   const allowedHosts = ['127.0.0.1'];
   if (auth === 'v0') return { secrets: [BENCH_SECRET], schemes: ['v0'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
-  if (auth === 'v1' || auth === 'metrics') return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
+  if (auth === 'v1' || auth === 'metrics')
+    return { secrets: [BENCH_SECRET], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   if (auth === 'rfc9421') {
     return { secrets: [BENCH_SECRET], schemes: ['v1', 'rfc9421'], rateLimit: false, failedAttempts: false, nonces, allowedHosts };
   }

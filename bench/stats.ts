@@ -57,5 +57,7 @@ export const wholeIntervalAtMost = (i: Interval, limit: number): boolean => i.hi
 export function formatInterval(i: Interval, digits: number, unit = ''): string {
   if (!Number.isFinite(i.median)) return 'not measured';
   const f = (v: number) => `${v.toFixed(digits)}${unit}`;
-  return i.low === null || i.high === null ? `${f(i.median)} (n=${i.n}, too few for an interval)` : `${f(i.median)} [${f(i.low)}, ${f(i.high)}]`;
+  return i.low === null || i.high === null
+    ? `${f(i.median)} (n=${i.n}, too few for an interval)`
+    : `${f(i.median)} [${f(i.low)}, ${f(i.high)}]`;
 }

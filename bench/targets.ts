@@ -30,7 +30,15 @@ export interface TargetInputs {
 
 const ADAPTER_LABEL: Record<string, string> = { express: 'Express', fastify: 'Fastify' };
 
-function judged(name: string, wanted: string, value: Interval | null | undefined, side: 'atMost' | 'atLeast', limit: number, digits: number, unit: string): TargetResult {
+function judged(
+  name: string,
+  wanted: string,
+  value: Interval | null | undefined,
+  side: 'atMost' | 'atLeast',
+  limit: number,
+  digits: number,
+  unit: string,
+): TargetResult {
   if (!value || !Number.isFinite(value.median)) return { name, wanted, measured: 'not measured', interval: null, met: null };
   const interval: [number, number] | null = value.low === null || value.high === null ? null : [value.low, value.high];
   const met = interval === null ? false : side === 'atMost' ? interval[1] <= limit : interval[0] >= limit;
@@ -49,15 +57,30 @@ export function evaluateTargets(input: TargetInputs): TargetResult[] {
   targets.push(judged('full stack canActivate, GET, to the crypto floor', '<= 1.3x', ratio('full', 'get'), 'atMost', 1.3, 2, 'x'));
   for (const route of ['get', 'post'] as const) {
     const label = route === 'get' ? 'GET' : '1 KiB POST';
-    targets.push(judged(`@hapi/hawk / v1 canActivate, ${label}`, '>= 2x', comparison('@hapi/hawk / v1 guard', route), 'atLeast', 2, 2, 'x'));
     targets.push(
-      judged(`http-message-signatures / v1 canActivate, ${label}`, '>= 2x', comparison('http-message-signatures / v1 guard', route), 'atLeast', 2, 2, 'x'),
+      judged(`@hapi/hawk / v1 canActivate, ${label}`, '>= 2x', comparison('@hapi/hawk / v1 guard', route), 'atLeast', 2, 2, 'x'),
+    );
+    targets.push(
+      judged(
+        `http-message-signatures / v1 canActivate, ${label}`,
+        '>= 2x',
+        comparison('http-message-signatures / v1 guard', route),
+        'atLeast',
+        2,
+        2,
+        'x',
+      ),
     );
   }
   const cg = input.callgrind;
   if (cg?.available && cg.reproducible && cg.v1ToFloor !== null) {
     const value = cg.v1ToFloor;
-    targets.push({ name: 'v1 canActivate, GET, to the crypto floor (instruction counts)', wanted: '<= 1.0x', measured: `${value.toFixed(2)}x`, met: value <= 1.0 });
+    targets.push({
+      name: 'v1 canActivate, GET, to the crypto floor (instruction counts)',
+      wanted: '<= 1.0x',
+      measured: `${value.toFixed(2)}x`,
+      met: value <= 1.0,
+    });
   } else if (cg) {
     const spreads = cg.loops.map((l) => `${l.name} ${(100 * l.spread).toFixed(1)}%`).join(', ');
     targets.push({
@@ -75,18 +98,50 @@ export function evaluateTargets(input: TargetInputs): TargetResult[] {
     const v = (auth: string) => input.variants.find((s) => s.id === `${auth}-${adapter}-get`);
     if (floor === undefined) continue;
     targets.push(
-      judged(`v1 guard added CPU minus passport's, ${a}, GET`, `<= 1.5 x floor (${(1.5 * floor).toFixed(1)} us)`, v('v1')?.addedVsPassport, 'atMost', 1.5 * floor, 1, ' us'),
+      judged(
+        `v1 guard added CPU minus passport's, ${a}, GET`,
+        `<= 1.5 x floor (${(1.5 * floor).toFixed(1)} us)`,
+        v('v1')?.addedVsPassport,
+        'atMost',
+        1.5 * floor,
+        1,
+        ' us',
+      ),
     );
     targets.push(
-      judged(`full stack added CPU minus passport's, ${a}, GET`, `<= 2 x floor (${(2 * floor).toFixed(1)} us)`, v('full')?.addedVsPassport, 'atMost', 2 * floor, 1, ' us'),
+      judged(
+        `full stack added CPU minus passport's, ${a}, GET`,
+        `<= 2 x floor (${(2 * floor).toFixed(1)} us)`,
+        v('full')?.addedVsPassport,
+        'atMost',
+        2 * floor,
+        1,
+        ' us',
+      ),
     );
   }
-  const expressOverFastify = addedRatio(input.runs, ['v1-express-get', 'bare-express-get'], ['v1-fastify-get', 'bare-fastify-get'], input.maxOtherCpu);
+  const expressOverFastify = addedRatio(
+    input.runs,
+    ['v1-express-get', 'bare-express-get'],
+    ['v1-fastify-get', 'bare-fastify-get'],
+    input.maxOtherCpu,
+  );
   targets.push(judged('v1 guard added CPU, Express / Fastify, GET', '<= 1.5x', expressOverFastify, 'atMost', 1.5, 2, 'x'));
   for (const adapter of ['fastify', 'express'] as const) {
     const added = addedCpu(input.runs, `metrics-${adapter}-get`, `v1-${adapter}-get`, input.maxOtherCpu);
     if (!added) continue;
-    targets.push({ ...judged(`metrics on (OpenTelemetry SDK), added to the v1 guard, ${ADAPTER_LABEL[adapter]}, GET`, 'reported', added, 'atMost', Infinity, 1, ' us'), met: null });
+    targets.push({
+      ...judged(
+        `metrics on (OpenTelemetry SDK), added to the v1 guard, ${ADAPTER_LABEL[adapter]}, GET`,
+        'reported',
+        added,
+        'atMost',
+        Infinity,
+        1,
+        ' us',
+      ),
+      met: null,
+    });
   }
 
   // Kept from earlier issues.

@@ -80,10 +80,22 @@ export async function runTimingCheck(perKind: number) {
   let n = 0;
   const headersFor = (kind: Kind) => {
     const signed = signFields({
-      scheme: 'v1', apiKey: kind.apiKey, secret: kind.secret, timestampSeconds: nowSeconds(), nonce: nonces[n++],
-      method: 'GET', host, target: GET_TARGET, bodySha256: EMPTY_SHA256,
+      scheme: 'v1',
+      apiKey: kind.apiKey,
+      secret: kind.secret,
+      timestampSeconds: nowSeconds(),
+      nonce: nonces[n++],
+      method: 'GET',
+      host,
+      target: GET_TARGET,
+      bodySha256: EMPTY_SHA256,
     });
-    return { 'x-api-key': kind.apiKey, 'x-api-timestamp': signed.timestamp, 'x-api-nonce': signed.nonce, 'x-api-signature': signed.signature };
+    return {
+      'x-api-key': kind.apiKey,
+      'x-api-timestamp': signed.timestamp,
+      'x-api-nonce': signed.nonce,
+      'x-api-signature': signed.signature,
+    };
   };
   // Warm-up, not recorded.
   for (let i = 0; i < 100; i++) for (const kind of kinds) await send(agent, server.port, headersFor(kind));

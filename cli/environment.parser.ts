@@ -15,10 +15,7 @@ export class EnvironmentError extends Error {
 export { envList, envValue, type Env } from '../lib/config/environment.reader.js';
 
 /** Where the key table lives. */
-export type DatabaseConfig =
-  | { type: 'sqlite'; path: string }
-  | { type: 'mysql'; url: string }
-  | { type: 'postgres'; url: string };
+export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string } | { type: 'postgres'; url: string };
 
 /** DATABASE_URL's default (relative to the working directory): the file of the README's app, the CLI and the sample alike. */
 export const DEFAULT_SQLITE_PATH = '.data/app.sqlite';

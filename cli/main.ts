@@ -43,8 +43,7 @@ function buildProgram(): Command {
     command.exitOverride().configureOutput({
       // Commander quotes the values it rejects, and puts "(Did you mean --service?)" on a second line:
       // print every error on one line, without what was typed.
-      outputError: (text, write) =>
-        write(`${redactInput(withoutCommanderValues(text).replace(/\n+/g, ' '), process.argv.slice(2))}\n`),
+      outputError: (text, write) => write(`${redactInput(withoutCommanderValues(text).replace(/\n+/g, ' '), process.argv.slice(2))}\n`),
     });
   }
   return program;

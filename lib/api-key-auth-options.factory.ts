@@ -10,11 +10,7 @@ import { AllowedHosts } from './auth/allowed-hosts.js';
 import { InvalidOptionError, MissingSecretError, WeakSecretError } from './api-key-auth-configuration.errors.js';
 import { DEFAULT_API_KEY_LENGTH, MAX_API_KEY_LENGTH } from './keys/api-key.generator.js';
 import { readSecretsFromEnv, type Env } from './config/environment.reader.js';
-import type {
-  ApiKeyAuthModuleOptions,
-  SecretMode,
-  SigningCredentials,
-} from './api-key-auth-options.interface.js';
+import type { ApiKeyAuthModuleOptions, SecretMode, SigningCredentials } from './api-key-auth-options.interface.js';
 import type { ApiKeyStore } from './stores/api-key-store.interface.js';
 import type { KeyInvalidationBus } from './stores/key-invalidation-bus.interface.js';
 import type { NonceStore } from './stores/nonce-store.interface.js';
@@ -112,10 +108,7 @@ export function resolveSigning(signing: SigningCredentials | undefined): Require
  * and validates everything, throwing a named configuration error so that the
  * app refuses to start rather than run half-configured.
  */
-export function resolveApiKeyAuthOptions(
-  options: ApiKeyAuthModuleOptions = {},
-  env: Env = process.env,
-): ResolvedApiKeyAuthOptions {
+export function resolveApiKeyAuthOptions(options: ApiKeyAuthModuleOptions = {}, env: Env = process.env): ResolvedApiKeyAuthOptions {
   const secrets = options.secrets ?? readSecretsFromEnv(env);
   if (!Array.isArray(secrets)) {
     throw new InvalidOptionError('secrets', 'must be an array of strings, current secret first.');
@@ -169,7 +162,7 @@ function resolveKeyStore(store: ApiKeyStore | undefined): ApiKeyStore | undefine
   if (typeof (store as Partial<ApiKeyStore> | null)?.findByKey !== 'function') {
     throw new InvalidOptionError(
       'keyStore',
-      'must be an ApiKeyStore: an object with a findByKey(apiKey) method that resolves to the key\'s record or null. ' +
+      "must be an ApiKeyStore: an object with a findByKey(apiKey) method that resolves to the key's record or null. " +
         'Leave it out to read keys from the api_keys table.',
     );
   }

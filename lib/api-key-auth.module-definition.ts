@@ -1,10 +1,7 @@
 import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
-import type {
-  ApiKeyAuthModuleExtras,
-  ApiKeyAuthModuleOptions,
-} from './api-key-auth-options.interface.js';
+import type { ApiKeyAuthModuleExtras, ApiKeyAuthModuleOptions } from './api-key-auth-options.interface.js';
 
 const globalGuardProvider: Provider = { provide: APP_GUARD, useExisting: ApiKeyGuard };
 

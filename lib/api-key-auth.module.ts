@@ -26,15 +26,7 @@ import { MemoryThrottlerStorage } from './stores/memory-throttler.storage.js';
 import { TypeOrmApiKeyStore } from './stores/typeorm-api-key.store.js';
 
 /** The module's services, provided here and exported to the app (the throttler, health and Swagger integrations use them). */
-const SERVICES = [
-  ApiKeyCache,
-  ApiKeyGuard,
-  ApiKeyService,
-  KeyUsageRecorder,
-  ServiceAuthenticator,
-  ServiceAuthObserver,
-  SigningService,
-];
+const SERVICES = [ApiKeyCache, ApiKeyGuard, ApiKeyService, KeyUsageRecorder, ServiceAuthenticator, ServiceAuthObserver, SigningService];
 
 /**
  * Authenticates incoming service calls (API key + HMAC-SHA256 signature) and
@@ -65,8 +57,7 @@ const SERVICES = [
     {
       provide: NONCE_STORE,
       inject: [API_KEY_AUTH_RESOLVED_OPTIONS],
-      useFactory: (options: ResolvedApiKeyAuthOptions) =>
-        options.nonces.store ?? new MemoryNonceStore(options.nonces.maxEntries),
+      useFactory: (options: ResolvedApiKeyAuthOptions) => options.nonces.store ?? new MemoryNonceStore(options.nonces.maxEntries),
     },
     {
       provide: API_KEY_THROTTLER_STORAGE,
@@ -81,11 +72,6 @@ const SERVICES = [
     ...SERVICES,
     EncodedBodyGate,
   ],
-  exports: [
-    API_KEY_AUTH_RESOLVED_OPTIONS,
-    NONCE_STORE,
-    API_KEY_THROTTLER_STORAGE,
-    ...SERVICES,
-  ],
+  exports: [API_KEY_AUTH_RESOLVED_OPTIONS, NONCE_STORE, API_KEY_THROTTLER_STORAGE, ...SERVICES],
 })
 export class ApiKeyAuthModule extends ConfigurableApiKeyAuthModule {}

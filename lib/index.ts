@@ -65,11 +65,7 @@ export { NoPeerForOriginError, UnknownPeerError } from './client/signing.errors.
 // Observability.
 export { ServiceAuthObserver } from './observability/service-auth.observer.js';
 export { SERVICE_AUTH_ATTRIBUTES, SERVICE_AUTH_METER_NAME, SERVICE_AUTH_METRICS } from './observability/metric-names.js';
-export type {
-  ServiceAuthEvent,
-  ServiceAuthEventListener,
-  ServiceAuthEventScheme,
-} from './observability/service-auth-event.interface.js';
+export type { ServiceAuthEvent, ServiceAuthEventListener, ServiceAuthEventScheme } from './observability/service-auth-event.interface.js';
 
 // Configuration errors (thrown at startup; each message says how to fix it).
 export {

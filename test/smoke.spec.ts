@@ -10,7 +10,11 @@ describe.each(ADAPTERS)('smoke (%s)', (adapter) => {
       const ok = await signer.fetch(`${t.baseUrl}/items/7?x=1`);
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ id: '7', caller: { apiKey, serviceName: 'orders', scheme: 'v1' } });
-      const post = await signer.fetch(`${t.baseUrl}/items`, { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+      const post = await signer.fetch(`${t.baseUrl}/items`, {
+        method: 'POST',
+        body: JSON.stringify({ a: 1 }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(post.status).toBe(201);
       const bad = await fetch(`${t.baseUrl}/items/7`);
       expect(bad.status).toBe(401);

@@ -10,7 +10,7 @@ import { notifyInstances, withKeyService } from './key-service.runner.js';
 export function keysUpdateCommand(): Command {
   return new Command('update')
     .description(
-      "set the own rate limit of one key, or of every active key of a service (--service); running instances apply it " +
+      'set the own rate limit of one key, or of every active key of a service (--service); running instances apply it ' +
         'at once with REDIS_URL, otherwise within their key cache TTL',
     )
     .argument('[apiKey]', 'the key to update (or give --service)', apiKeyArgument)

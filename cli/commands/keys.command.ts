@@ -25,8 +25,10 @@ export function keysCommand(): Command {
     .option('--expires <when>', 'expiry: a duration (30d, 12h, 90m) or an ISO 8601 date or date-time; default: never', (raw: string) =>
       asOptionArgument(() => parseExpiry(raw, 'the expiry')),
     )
-    .option('--rate-limit <requests/window>', "the key's own rate limit, e.g. 1000/1m (window units s, m, h, d, w); default: the app's", (raw: string) =>
-      asOptionArgument(() => parseRateLimit(raw, 'the rate limit')),
+    .option(
+      '--rate-limit <requests/window>',
+      "the key's own rate limit, e.g. 1000/1m (window units s, m, h, d, w); default: the app's",
+      (raw: string) => asOptionArgument(() => parseRateLimit(raw, 'the rate limit')),
     )
     .option('--json', 'print one JSON object {apiKey, serviceName, createdAt, expiresAt, rateLimit, secret}')
     .action(async (options: { service: string; expires?: Date; rateLimit?: KeyRateLimit; json?: boolean }) => {
@@ -74,9 +76,7 @@ export function keysCommand(): Command {
 
   keys
     .command('revoke')
-    .description(
-      'revoke an API key for good (with REDIS_URL, running instances drop it at once; otherwise within their key cache TTL)',
-    )
+    .description('revoke an API key for good (with REDIS_URL, running instances drop it at once; otherwise within their key cache TTL)')
     .argument('<apiKey>', 'the key to revoke', apiKeyArgument)
     .option('--json', 'print a JSON object {apiKey, serviceName, revokedAt, alreadyRevoked}')
     .action(async (apiKey: string, options: { json?: boolean }) => {
@@ -100,7 +100,7 @@ export function keysCommand(): Command {
 
   keys
     .command('rotate')
-    .description("issue a new key for a service and let its current keys expire after an overlap")
+    .description('issue a new key for a service and let its current keys expire after an overlap')
     .requiredOption('--service <name>', 'the service whose keys to rotate', serviceName)
     .option(
       '--overlap <duration>',
@@ -115,9 +115,7 @@ export function keysCommand(): Command {
           return await service.rotate(options.service, { overlapMs: options.overlap });
         } catch (error) {
           if (!(error instanceof keyRules().NoActiveKeyError)) throw error;
-          throw new CliError(
-            'the service has no active API key to rotate; issue one with `service-auth keys create --service <name>`.',
-          );
+          throw new CliError('the service has no active API key to rotate; issue one with `service-auth keys create --service <name>`.');
         }
       });
       if (options.json) {
@@ -162,8 +160,7 @@ function keyStatus(row: ApiKey, now: number): 'active' | 'expired' | 'revoked' {
 
 function describeCreated(created: CreatedApiKey, title: string): string {
   const secret =
-    created.secret ??
-    'none: in shared mode the service signs with the shared secret (API_SHARED_SECRET), which is never printed';
+    created.secret ?? 'none: in shared mode the service signs with the shared secret (API_SHARED_SECRET), which is never printed';
   return [
     `${title} ${created.serviceName}:`,
     `  API key:  ${created.apiKey}`,
@@ -171,9 +168,7 @@ function describeCreated(created: CreatedApiKey, title: string): string {
     `  created:  ${formatInstant(created.createdAt)}`,
     `  expires:  ${formatInstant(created.expiresAt, 'never')}`,
     `  rate limit: ${formatRateLimit(created.rateLimit)}`,
-    ...(created.secret !== null
-      ? ["Give the secret to the service now: it is derived from the master secret and stored nowhere."]
-      : []),
+    ...(created.secret !== null ? ['Give the secret to the service now: it is derived from the master secret and stored nowhere.'] : []),
   ].join('\n');
 }
 

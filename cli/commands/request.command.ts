@@ -130,7 +130,12 @@ export function signCommand(): Command {
         ...Object.fromEntries(Object.entries(signed).map(([name, value]) => [HEADER_NAMES[name] ?? name, value])),
       };
       if (options.json) printJson(headers);
-      else print(Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\n'));
+      else
+        print(
+          Object.entries(headers)
+            .map(([name, value]) => `${name}: ${value}`)
+            .join('\n'),
+        );
     });
 }
 
@@ -144,7 +149,7 @@ function withSigningOptions(command: Command): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .requiredOption('--key <apiKey>', 'the calling service\'s API key', apiKeyArgument)
+    .requiredOption('--key <apiKey>', "the calling service's API key", apiKeyArgument)
     .addOption(
       new Option(
         '--secret <secret>',

@@ -19,7 +19,10 @@ export class AllowedHosts {
     for (const entry of entries) {
       const host = typeof entry === 'string' ? entry.trim().toLowerCase() : '';
       if (!HOST_ENTRY.test(host)) {
-        throw new InvalidOptionError('allowedHosts', `has ${JSON.stringify(entry)}, which is not a host name with an optional port (e.g. "api.internal" or "api.internal:8443").`);
+        throw new InvalidOptionError(
+          'allowedHosts',
+          `has ${JSON.stringify(entry)}, which is not a host name with an optional port (e.g. "api.internal" or "api.internal:8443").`,
+        );
       }
       (splitPort(host).port === undefined ? this.anyPort : this.withPort).add(host);
     }

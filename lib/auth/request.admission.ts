@@ -58,8 +58,7 @@ export class RequestAdmission {
     private readonly nonceStoreFailed: StoreFailure,
     private readonly rateLimitStoreFailed: StoreFailure,
   ) {
-    this.combined =
-      (nonceStore as unknown) === throttlerStorage && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
+    this.combined = (nonceStore as unknown) === throttlerStorage && isNonceAndRateLimitStore(nonceStore) ? nonceStore : undefined;
     this.appLimit = rateLimit ? { ...rateLimit, counter: THROTTLER_NAME_PER_KEY } : undefined;
   }
 
@@ -75,7 +74,10 @@ export class RequestAdmission {
     if (combined) {
       const { counter, ...counted } = limit;
       const admission = { apiKey: request.apiKey, nonce, nonceExpiresAtSeconds: expiresAt, ...counted, throttlerName: counter };
-      return andThen(callStore(() => combined.admit(admission), this.nonceStoreFailed), refuseUnlessAdmitted);
+      return andThen(
+        callStore(() => combined.admit(admission), this.nonceStoreFailed),
+        refuseUnlessAdmitted,
+      );
     }
     const storage = this.throttlerStorage;
     if (storage instanceof MemoryThrottlerStorage) {

@@ -64,8 +64,7 @@ function assertNotPublicAndRestricted(target: object, method: string | symbol | 
   const owner = typeof target === 'function' ? target : target.constructor;
   if (Reflect.getMetadata(IS_PUBLIC_KEY, handler) !== true) return;
   const restricted =
-    Reflect.getMetadata(ALLOWED_SERVICES_KEY, handler) !== undefined ||
-    Reflect.getMetadata(ALLOWED_SERVICES_KEY, owner) !== undefined;
+    Reflect.getMetadata(ALLOWED_SERVICES_KEY, handler) !== undefined || Reflect.getMetadata(ALLOWED_SERVICES_KEY, owner) !== undefined;
   if (restricted) throw new PublicRestrictedRouteError(`${owner.name}.${String(method)}`);
 }
 

@@ -20,7 +20,6 @@ const AUTHENTICATED: unique symbol = Symbol.for('nestjs-service-auth.authenticat
  */
 const KEY_RATE_LIMIT: unique symbol = Symbol.for('nestjs-service-auth.key-rate-limit');
 
-
 /** The request property the caller is handed over in (read by `@ServiceCaller()`). */
 export const SERVICE_CALLER_PROPERTY = 'serviceCaller';
 

@@ -1,10 +1,5 @@
 import { SIGNATURE_SCHEMES } from '../protocol/protocol.constants.js';
-import {
-  resolveSigningCredentials,
-  type OptionErrorFactory,
-  type SigningPeer,
-  type SigningSetup,
-} from './signing-credentials.resolver.js';
+import { resolveSigningCredentials, type OptionErrorFactory, type SigningPeer, type SigningSetup } from './signing-credentials.resolver.js';
 import { InvalidClientOptionError } from './client-option.error.js';
 import type { ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
 
@@ -76,7 +71,7 @@ function resolvePeers(peers: ServiceAuthClientModuleOptions['peers'], options: S
 
 /** The origin of a peer's `baseUrl`, which must be an origin and nothing more. */
 function resolveOrigin(baseUrl: unknown, option: string): string {
-  const expected = 'must be the peer\'s origin, http(s)://host[:port], e.g. http://billing:3000';
+  const expected = "must be the peer's origin, http(s)://host[:port], e.g. http://billing:3000";
   if (typeof baseUrl !== 'string') throw fail(option, `is required and ${expected}.`);
   let url: URL;
   try {

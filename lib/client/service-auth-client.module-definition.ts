@@ -1,8 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type {
-  ServiceAuthClientModuleExtras,
-  ServiceAuthClientModuleOptions,
-} from './service-auth-client-options.interface.js';
+import type { ServiceAuthClientModuleExtras, ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
 
 export const {
   ConfigurableModuleClass: ConfigurableServiceAuthClientModule,

@@ -3,10 +3,7 @@ import { SIGNING_CREDENTIALS } from '../api-key-auth.constants.js';
 import { SigningService } from './signing.service.js';
 import { resolveServiceAuthClientOptions } from './service-auth-client-options.factory.js';
 import type { ServiceAuthClientModuleOptions } from './service-auth-client-options.interface.js';
-import {
-  ConfigurableServiceAuthClientModule,
-  SERVICE_AUTH_CLIENT_OPTIONS,
-} from './service-auth-client.module-definition.js';
+import { ConfigurableServiceAuthClientModule, SERVICE_AUTH_CLIENT_OPTIONS } from './service-auth-client.module-definition.js';
 
 /**
  * Signs this service's outgoing calls, and nothing else: no database, no

@@ -48,7 +48,8 @@ export function resolveSigningCredentials(
     throw fail(option || 'credentials', 'must be an object { apiKey, secret, scheme? }.');
   }
   if (credentials.apiKey === undefined) throw fail(path('apiKey'), 'is required: the API key the called service issued.');
-  if (credentials.secret === undefined) throw fail(path('secret'), `is required: the secret of the API key, at least ${MIN_SECRET_LENGTH} characters.`);
+  if (credentials.secret === undefined)
+    throw fail(path('secret'), `is required: the secret of the API key, at least ${MIN_SECRET_LENGTH} characters.`);
   if (typeof credentials.apiKey !== 'string' || !API_KEY_PATTERN.test(credentials.apiKey)) {
     throw fail(path('apiKey'), 'must be 16 to 128 characters of [A-Za-z0-9_-].');
   }

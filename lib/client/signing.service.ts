@@ -98,7 +98,11 @@ export class SigningService {
   peer(name: string): SigningService {
     const peers = this.setup && isPeerTable(this.setup) ? this.setup.peers : [];
     const peer = peers.find((candidate) => candidate.name === name);
-    if (!peer) throw new UnknownPeerError(name, peers.map((candidate) => candidate.name));
+    if (!peer)
+      throw new UnknownPeerError(
+        name,
+        peers.map((candidate) => candidate.name),
+      );
     let signer = this.peerSigners.get(name);
     if (!signer) {
       signer = new (this.constructor as typeof SigningService)({ peers: [peer], baseUrl: peer.origin });
@@ -141,11 +145,7 @@ export class SigningService {
     return globalThis.fetch(url, init);
   }
 
-  private signWith(
-    credentials: ResolvedSigningCredentials,
-    url: URL,
-    request: Omit<SignableRequest, 'url'>,
-  ): SignedHeaders {
+  private signWith(credentials: ResolvedSigningCredentials, url: URL, request: Omit<SignableRequest, 'url'>): SignedHeaders {
     const scheme = request.scheme ?? credentials.scheme;
     const nonce = generateNonce();
     const headers = signRequest({
@@ -190,11 +190,7 @@ export class SigningService {
   }
 
   /** True when the response is an authenticated clock-skew rejection and the offset was corrected. */
-  private async adoptServerClock(
-    origin: string,
-    credentials: ResolvedSigningCredentials,
-    sent: SentRequest,
-  ): Promise<boolean> {
+  private async adoptServerClock(origin: string, credentials: ResolvedSigningCredentials, sent: SentRequest): Promise<boolean> {
     const { response } = sent;
     if (response.status !== 401) return false;
     const serverTime = response.headers.get(HEADER_SERVER_TIME);

@@ -6,11 +6,7 @@ import { resolveApiKeyAuthOptions, type ResolvedApiKeyAuthOptions } from '../api
 import type { ApiKeyAuthModuleOptions } from '../api-key-auth-options.interface.js';
 import { ApiKey } from './api-key.entity.js';
 import { checkedKeyRateLimit } from './key-rate-limit.transformer.js';
-import {
-  InvalidExpiryError,
-  InvalidServiceNameError,
-  NoActiveKeyError,
-} from './key-management.errors.js';
+import { InvalidExpiryError, InvalidServiceNameError, NoActiveKeyError } from './key-management.errors.js';
 import { isKeyActive, type KeyRateLimit } from './api-key-record.interface.js';
 import type { CreatedApiKey, ExpiringApiKey, RotatedApiKey } from './issued-api-key.interface.js';
 import { deriveKeySecret } from '../protocol/crypto.js';
@@ -58,10 +54,7 @@ export class ApiKeyService {
    * expiry), with its own `rateLimit` (default: the app's).
    * @throws InvalidServiceNameError, InvalidExpiryError, InvalidRateLimitError
    */
-  async create(
-    serviceName: string,
-    options: { expiresAt?: Date | null; rateLimit?: KeyRateLimit | null } = {},
-  ): Promise<CreatedApiKey> {
+  async create(serviceName: string, options: { expiresAt?: Date | null; rateLimit?: KeyRateLimit | null } = {}): Promise<CreatedApiKey> {
     assertServiceName(serviceName);
     const expiresAt = toExpiry(options.expiresAt);
     const row = this.newRow(serviceName, expiresAt, checkedKeyRateLimit(options.rateLimit));

@@ -9,9 +9,7 @@ export class ApiKeyManagementError extends Error {
 /** A service name outside `[a-z0-9][a-z0-9._-]{0,63}`. */
 export class InvalidServiceNameError extends ApiKeyManagementError {
   constructor(name: unknown) {
-    super(
-      `Invalid service name ${JSON.stringify(String(name))}: use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit.`,
-    );
+    super(`Invalid service name ${JSON.stringify(String(name))}: use 1 to 64 characters of [a-z0-9._-], starting with a letter or digit.`);
   }
 }
 

@@ -21,7 +21,10 @@ export const SUPPORTED_DATABASE_TYPES: readonly string[] = Object.keys(SUPPORTED
 export function databaseDialect(type: unknown): DatabaseDialect {
   const entry = typeof type === 'string' && Object.hasOwn(SUPPORTED, type) ? SUPPORTED[type] : undefined;
   if (!entry) {
-    throw new UnsupportedDatabaseError(String(type), Object.values(SUPPORTED).map((s) => s.label));
+    throw new UnsupportedDatabaseError(
+      String(type),
+      Object.values(SUPPORTED).map((s) => s.label),
+    );
   }
   return entry.dialect;
 }

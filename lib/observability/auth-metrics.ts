@@ -6,7 +6,9 @@ import { OpenTelemetryApiMissingError } from './observability.errors.js';
 import type { ServiceAuthEventScheme } from './service-auth-event.interface.js';
 
 /** Seconds; verification takes microseconds, a store call milliseconds, a lookup timeout a second. */
-const DURATION_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const DURATION_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
 
 /** What the gauges read. */
 export interface GaugeSources {
@@ -96,7 +98,6 @@ export class AuthMetrics {
     this.meter.removeBatchObservableCallback(this.observe, this.gauges);
   }
 }
-
 
 async function loadApi(required: boolean): Promise<OpenTelemetryApi | undefined> {
   try {

@@ -51,7 +51,10 @@ function resolveRefusalLog(log: ObservabilityOptions['refusalLog']): ResolvedObs
   if (log === false) return false;
   const level = log?.level ?? DEFAULT_REFUSAL_LOG.level;
   if (!LOG_LEVELS.includes(level)) {
-    throw new InvalidOptionError('observability.refusalLog.level', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}.`);
+    throw new InvalidOptionError(
+      'observability.refusalLog.level',
+      `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}.`,
+    );
   }
   const maxPerMinute = log?.maxPerMinute ?? DEFAULT_REFUSAL_LOG.maxPerMinute;
   if (!Number.isSafeInteger(maxPerMinute) || maxPerMinute <= 0) {

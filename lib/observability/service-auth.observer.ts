@@ -54,7 +54,9 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     const { listeners, refusalLog } = options.observability;
     this.listeners = [...listeners];
     this.watching = this.listeners.length > 0;
-    this.refusalLog = refusalLog ? new RateLimitedLog(this.logger, refusalLog.level, refusalLog.maxPerMinute, 'Refused requests') : undefined;
+    this.refusalLog = refusalLog
+      ? new RateLimitedLog(this.logger, refusalLog.level, refusalLog.maxPerMinute, 'Refused requests')
+      : undefined;
     this.listenerErrors = new RateLimitedLog(this.logger, 'error', LISTENER_ERRORS_PER_MINUTE, 'Listener failures');
   }
 
@@ -140,7 +142,8 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
       const scheme = caller?.scheme ?? (request ? claimedScheme(request.headers) : undefined);
       const result = refusal ? 'rejected' : 'accepted';
       const metrics = this.metrics;
-      if (metrics) metrics.record(result, refusal?.code, scheme, caller?.serviceName, started > 0 ? (performance.now() - started) / 1000 : undefined);
+      if (metrics)
+        metrics.record(result, refusal?.code, scheme, caller?.serviceName, started > 0 ? (performance.now() - started) / 1000 : undefined);
       if (refusal && this.refusalLog) this.logRefusal(this.refusalLog, refusal, request, caller);
       if (this.listeners.length > 0) {
         this.emit(
@@ -164,7 +167,12 @@ export class ServiceAuthObserver implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private logRefusal(log: RateLimitedLog, refusal: ServiceAuthException, request: IncomingRequest | undefined, caller: ServiceCallerInfo | undefined): void {
+  private logRefusal(
+    log: RateLimitedLog,
+    refusal: ServiceAuthException,
+    request: IncomingRequest | undefined,
+    caller: ServiceCallerInfo | undefined,
+  ): void {
     log.write(() => {
       const address = request ? clientAddress(request) : 'unknown';
       const where = request ? `${request.method} ${pathOf(request)}` : 'unknown request';

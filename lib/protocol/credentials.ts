@@ -23,8 +23,7 @@ export interface ParsedCredentials {
 export type CredentialsErrorCode = 'missing_credentials' | 'malformed_credentials';
 
 export type CredentialsParseResult =
-  | { ok: true; credentials: ParsedCredentials }
-  | { ok: false; code: CredentialsErrorCode; message: string };
+  { ok: true; credentials: ParsedCredentials } | { ok: false; code: CredentialsErrorCode; message: string };
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -78,7 +77,11 @@ export function parseCredentials(headers: HeaderBag): CredentialsParseResult {
   const signature = readHeader(headers, HEADER_SIGNATURE);
 
   if (apiKey === undefined || timestamp === undefined || signature === undefined) {
-    const missing = [apiKey === undefined && 'X-API-Key', timestamp === undefined && 'X-API-Timestamp', signature === undefined && 'X-API-Signature'];
+    const missing = [
+      apiKey === undefined && 'X-API-Key',
+      timestamp === undefined && 'X-API-Timestamp',
+      signature === undefined && 'X-API-Signature',
+    ];
     return fail(
       'missing_credentials',
       `Missing header(s): ${missing.filter(Boolean).join(', ')}. ` +

@@ -10,8 +10,7 @@ export const V1_SIGNATURE_PREFIX = 'v1=';
 export const DERIVED_SECRET_PREFIX = 'API-KEY-SECRET-V1\n';
 
 /** SHA-256 of the empty string: the body hash of a request without a body. */
-export const EMPTY_BODY_SHA256 =
-  'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_TOLERANCE_SECONDS = 300;

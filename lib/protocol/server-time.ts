@@ -40,11 +40,7 @@ export function signServerTime(secret: HmacKey, fields: ServerTimeFields): strin
  * malformed or repeated header, or a `serverTime` that is not 1 to 12 digits,
  * never verifies.
  */
-export function verifyServerTime(
-  secret: HmacKey,
-  fields: ServerTimeFields,
-  signature: string | null | undefined,
-): boolean {
+export function verifyServerTime(secret: HmacKey, fields: ServerTimeFields, signature: string | null | undefined): boolean {
   if (typeof signature !== 'string' || !SERVER_TIME_SIGNATURE_PATTERN.test(signature)) return false;
   if (!SERVER_TIME_PATTERN.test(fields.serverTime)) return false;
   const mac = Buffer.from(signature.slice(SERVER_TIME_SIGNATURE_PREFIX.length), 'hex');

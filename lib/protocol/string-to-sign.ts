@@ -36,14 +36,22 @@ export function v0StringToSign(apiKey: string, timestamp: string): string {
 
 export function v1StringToSign(fields: Omit<V1SignedFields, 'scheme'>): string {
   return (
-    V1_ALGORITHM_LINE + '\n' +
-    fields.apiKey + '\n' +
-    fields.timestamp + '\n' +
-    fields.nonce + '\n' +
-    fields.method.toUpperCase() + '\n' +
-    fields.host.toLowerCase() + '\n' +
-    fields.target + '\n' +
-    fields.contentType + '\n' +
+    V1_ALGORITHM_LINE +
+    '\n' +
+    fields.apiKey +
+    '\n' +
+    fields.timestamp +
+    '\n' +
+    fields.nonce +
+    '\n' +
+    fields.method.toUpperCase() +
+    '\n' +
+    fields.host.toLowerCase() +
+    '\n' +
+    fields.target +
+    '\n' +
+    fields.contentType +
+    '\n' +
     fields.bodySha256
   );
 }

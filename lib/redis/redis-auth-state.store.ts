@@ -98,29 +98,16 @@ export class RedisAuthStateStore implements NonceAndRateLimitStore {
   }
 
   /** `ThrottlerStorage.increment`: one script on `key`'s hash slot (a fixed window, then a block). */
-  async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-    throttlerName: string,
-  ): Promise<ThrottlerRecord> {
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerRecord> {
     await this.monitor.assertUsable();
-    const reply = await runScript(this.client, INCREMENT_SCRIPT, this.keys.counter(key, throttlerName), [
-      ttl,
-      limit,
-      blockDuration,
-    ]);
+    const reply = await runScript(this.client, INCREMENT_SCRIPT, this.keys.counter(key, throttlerName), [ttl, limit, blockDuration]);
     return toRecord(reply);
   }
 
   /** `NonceAndRateLimitStore.admit`: the block, the limit, the nonce and the count in one script, one round trip. */
   async admit(admission: Admission): Promise<AdmissionResult> {
     await this.monitor.assertUsable();
-    const keys = [
-      this.keys.nonce(admission.apiKey, admission.nonce),
-      ...this.keys.counter(admission.apiKey, admission.throttlerName),
-    ];
+    const keys = [this.keys.nonce(admission.apiKey, admission.nonce), ...this.keys.counter(admission.apiKey, admission.throttlerName)];
     const reply = await runScript(this.client, ADMIT_SCRIPT, keys, [
       nonceTtlMs(admission.nonceExpiresAtSeconds),
       admission.ttlMs,

@@ -1,10 +1,6 @@
 import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
-import {
-  RedisClusterOfflineQueueError,
-  RedisEvictionPolicyError,
-  RedisEvictionPolicyUnknownError,
-} from './redis-configuration.errors.js';
+import { RedisClusterOfflineQueueError, RedisEvictionPolicyError, RedisEvictionPolicyUnknownError } from './redis-configuration.errors.js';
 import { redisReady } from './redis-client.factory.js';
 import { REDIS_SCRIPTS } from './redis-scripts.js';
 

@@ -27,13 +27,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     return this.counters.size;
   }
 
-  async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-    throttlerName: string,
-  ): Promise<ThrottlerRecord> {
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerRecord> {
     return this.incrementNow(key, ttl, limit, blockDuration, throttlerName);
   }
 

@@ -24,9 +24,7 @@ export interface Admission {
  * - `admitted`: the nonce is now recorded and the request counted.
  */
 export type AdmissionResult =
-  | { outcome: 'admitted'; record: ThrottlerRecord }
-  | { outcome: 'rate_limited'; record: ThrottlerRecord }
-  | { outcome: 'replayed' };
+  { outcome: 'admitted'; record: ThrottlerRecord } | { outcome: 'rate_limited'; record: ThrottlerRecord } | { outcome: 'replayed' };
 
 /**
  * A store that keeps both nonces and rate-limit counters and admits a

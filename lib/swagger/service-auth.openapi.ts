@@ -32,7 +32,8 @@ const DEFINITIONS: Record<string, { header: string; description: string }> = {
   [S.signature]: { header: 'X-API-Signature', description: `\`v1=\` or \`v0=\` and the hex HMAC-SHA256 of the string to sign. ${SIGNED}` },
   [S.signatureInput]: {
     header: 'Signature-Input',
-    description: 'RFC 9421 signature parameters: the covered components, `created`, `keyid` (the API key), `nonce`, `alg="hmac-sha256"`. A body also needs `Content-Digest`.',
+    description:
+      'RFC 9421 signature parameters: the covered components, `created`, `keyid` (the API key), `nonce`, `alg="hmac-sha256"`. A body also needs `Content-Digest`.',
   },
   [S.rfc9421Signature]: { header: 'Signature', description: `RFC 9421 signature (HMAC-SHA256 of the signature base). ${SIGNED}` },
 };
@@ -47,7 +48,10 @@ const REQUIREMENTS: Record<OpenApiSignatureScheme, string[]> = {
 function schemesOf(options: ServiceAuthOpenApiOptions): readonly OpenApiSignatureScheme[] {
   const schemes = options.schemes ?? ['v1'];
   if (!Array.isArray(schemes) || schemes.length === 0 || schemes.some((s) => !(s in REQUIREMENTS))) {
-    throw new InvalidOptionError('schemes', `of the OpenAPI helpers must list 'v1', 'v0' and/or 'rfc9421', got ${JSON.stringify(schemes)}.`);
+    throw new InvalidOptionError(
+      'schemes',
+      `of the OpenAPI helpers must list 'v1', 'v0' and/or 'rfc9421', got ${JSON.stringify(schemes)}.`,
+    );
   }
   // Array.isArray() narrowed it to any[]: the check above makes it a list of schemes again.
   return schemes as readonly OpenApiSignatureScheme[];
@@ -98,6 +102,8 @@ export function ApiServiceAuth(options: ServiceAuthOpenApiOptions = {}): ClassDe
 function isOpen(handler: Function, controller: Function | undefined): boolean {
   const targets = controller ? [handler, controller] : [handler];
   const marked = (key: string) => targets.some((target) => Reflect.getMetadata(key, target) !== undefined);
-  const publicFlag = targets.map((target) => Reflect.getMetadata(IS_PUBLIC_KEY, target) as boolean | undefined).find((v) => v !== undefined);
+  const publicFlag = targets
+    .map((target) => Reflect.getMetadata(IS_PUBLIC_KEY, target) as boolean | undefined)
+    .find((v) => v !== undefined);
   return publicFlag === true && !marked(ALLOWED_SERVICES_KEY);
 }

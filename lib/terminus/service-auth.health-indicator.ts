@@ -99,7 +99,10 @@ export class ServiceAuthHealthIndicator {
     for (const store of stores) {
       if (!isConnected(store)) continue;
       if (store.connectionStatus !== 'ready') {
-        return indicator.down({ store: 'redis', reason: `Redis is not connected (${store.connectionStatus}): signed requests are refused (503).` });
+        return indicator.down({
+          store: 'redis',
+          reason: `Redis is not connected (${store.connectionStatus}): signed requests are refused (503).`,
+        });
       }
       const probe = await timedProbe(() => (store.probeUsable ? store.probeUsable() : store.checkUsable()), timeoutMs);
       if (probe.error !== undefined) {
@@ -111,8 +114,10 @@ export class ServiceAuthHealthIndicator {
       const used = nonces.size / nonces.maxEntries;
       const data = { store: 'memory', size: nonces.size, capacity: nonces.maxEntries, free: Math.max(0, nonces.maxEntries - nonces.size) };
       const percent = `${Math.round(used * 100)}% full`;
-      if (nonces.size >= nonces.maxEntries) return indicator.down({ ...data, reason: `The nonce store is full: signed requests are refused (503) until nonces expire.` });
-      if (used > degradedAbove) return indicator.degraded({ ...data, reason: `The nonce store is ${percent}; when full, signed requests are refused (503).` });
+      if (nonces.size >= nonces.maxEntries)
+        return indicator.down({ ...data, reason: `The nonce store is full: signed requests are refused (503) until nonces expire.` });
+      if (used > degradedAbove)
+        return indicator.degraded({ ...data, reason: `The nonce store is ${percent}; when full, signed requests are refused (503).` });
       return indicator.up(data);
     }
     return indicator.up({ store: isConnected(nonces) ? 'redis' : 'custom' });

@@ -83,8 +83,24 @@ const KEY_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 const HEX = '0123456789abcdef';
 const DIGITS = '0123456789';
 /** Characters node:http writes in a path and no router treats specially. */
-const PATH_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&\'()*+,;=:@';
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'QUERY', 'PURGE', 'MKCOL', 'FOO', 'M-SEARCH'];
+const PATH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@";
+const METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'PROPFIND',
+  'SEARCH',
+  'QUERY',
+  'PURGE',
+  'MKCOL',
+  'FOO',
+  'M-SEARCH',
+];
 const CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
@@ -110,11 +126,32 @@ const fromAlphabet = (alphabet: string, min: number, max: number) => fc.string({
 /** Header values a client might send: mostly printable, some latin1 and UTF-8 bytes, a few that node:http refuses. */
 const junkValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 64 }) },
-  { weight: 2, arbitrary: fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 }) },
+  {
+    weight: 2,
+    arbitrary: fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 }),
+  },
   { weight: 3, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).map(utf8AsWireString) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 8 }) },
-  { weight: 1, arbitrary: fc.constantFrom('null', 'undefined', '__proto__', 'constructor', '0', '-1', 'NaN', 'Infinity', '[]', '{}', '%00', '\\u0000', "' OR 1=1 --", '${jndi:x}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'null',
+      'undefined',
+      '__proto__',
+      'constructor',
+      '0',
+      '-1',
+      'NaN',
+      'Infinity',
+      '[]',
+      '{}',
+      '%00',
+      '\\u0000',
+      "' OR 1=1 --",
+      '${jndi:x}',
+    ),
+  },
 );
 
 const oneChar: fc.Arbitrary<string> = fc.oneof(
@@ -154,17 +191,39 @@ const headerOp: fc.Arbitrary<HeaderOp> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('substitute' as const), at: fc.nat(), pick: fc.nat(), upper: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), char: oneChar }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), at: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('duplicate' as const), same: fc.boolean(), otherValue: junkValue, nameCase: fc.nat() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant('duplicate' as const), same: fc.boolean(), otherValue: junkValue, nameCase: fc.nat() }),
+  },
   {
     weight: 1,
     arbitrary: fc
-      .constantFrom('X-API-Keys', 'X-API_Key', 'X_API_KEY', 'XAPI-Key', 'X-API-Key-', 'X-Api-Timestamp2', 'X-API-Sig', 'Signature', 'Signature-Input', 'X-API-Nonce ', 'X-API-Key\u00e9')
+      .constantFrom(
+        'X-API-Keys',
+        'X-API_Key',
+        'X_API_KEY',
+        'XAPI-Key',
+        'X-API-Key-',
+        'X-Api-Timestamp2',
+        'X-API-Sig',
+        'Signature',
+        'Signature-Input',
+        'X-API-Nonce ',
+        'X-API-Key\u00e9',
+      )
       .map((name) => ({ op: 'rename' as const, name })),
   },
   { weight: 6, arbitrary: fc.nat().map((pick) => ({ op: 'boundary' as const, pick })) },
   { weight: 1, arbitrary: fc.integer({ min: 129, max: 8_000 }).map((length) => ({ op: 'long' as const, length })) },
   { weight: 1, arbitrary: fc.integer({ min: 16_500, max: 40_000 }).map((length) => ({ op: 'oversize' as const, length })) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('affix' as const), prefix: fc.oneof(fc.constant(''), junkValue), suffix: fc.oneof(fc.constant(''), junkValue) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('affix' as const),
+      prefix: fc.oneof(fc.constant(''), junkValue),
+      suffix: fc.oneof(fc.constant(''), junkValue),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('homoglyph' as const), at: fc.nat(), pick: fc.nat() }) },
 );
 
@@ -208,7 +267,12 @@ const targetOp: fc.Arbitrary<TargetOp> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('encode' as const), at: fc.nat(), lower: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('case' as const), at: fc.nat() }) },
   { weight: 2, arbitrary: fc.nat().map((pick) => ({ op: 'prefix' as const, pick })) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 40 }).map((value) => ({ op: 'replace' as const, value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 40 })
+      .map((value) => ({ op: 'replace' as const, value })),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 8_000 }).map((length) => ({ op: 'long' as const, length })) },
   { weight: 1, arbitrary: fc.integer({ min: 17_000, max: 40_000 }).map((length) => ({ op: 'oversize' as const, length })) },
 );
@@ -228,7 +292,19 @@ const bodyContent: fc.Arbitrary<BodyContent> = fc.oneof(
     weight: 3,
     arbitrary: fc
       .oneof(
-        fc.constantFrom('{', '{"a":', '[1,]', 'nul', '{"a":1}}', "{'a':1}", '{"__proto__":{"x":1}}', '{"a":1,"a":2}', '\u00ef\u00bb\u00bf{}', '1e999999', '"\\ud800"'),
+        fc.constantFrom(
+          '{',
+          '{"a":',
+          '[1,]',
+          'nul',
+          '{"a":1}}',
+          "{'a':1}",
+          '{"__proto__":{"x":1}}',
+          '{"a":1,"a":2}',
+          '\u00ef\u00bb\u00bf{}',
+          '1e999999',
+          '"\\ud800"',
+        ),
         fc.string({ maxLength: 200 }),
         fc.json().map((text) => text.slice(0, Math.max(0, text.length - 1))),
       )
@@ -251,7 +327,11 @@ interface BodyOp {
 
 const bodyOp: fc.Arbitrary<BodyOp> = fc.record({
   content: bodyContent,
-  contentType: fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.constant(-2) }, { weight: 3, arbitrary: fc.nat({ max: CONTENT_TYPES.length - 1 }) }),
+  contentType: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(-1) },
+    { weight: 1, arbitrary: fc.constant(-2) },
+    { weight: 3, arbitrary: fc.nat({ max: CONTENT_TYPES.length - 1 }) },
+  ),
   delivery: fc.constantFrom('length', 'length', 'length', 'chunked', 'gzip', 'bogus-encoding'),
   chunkSeed: fc.nat(),
 });
@@ -275,7 +355,18 @@ const neutralOp: fc.Arbitrary<NeutralOp> = fc.oneof(
   fc.record({ op: fc.constant('shuffle' as const), seed: fc.nat() }),
   fc.record({
     op: fc.constant('extra' as const),
-    name: fc.constantFrom('X-Forwarded-For', 'X-Real-IP', 'X-API-Server-Time', 'X-API-Version', 'Authorization', 'Cookie', 'Forwarded', 'X-HTTP-Method-Override', 'Accept', 'Connection'),
+    name: fc.constantFrom(
+      'X-Forwarded-For',
+      'X-Real-IP',
+      'X-API-Server-Time',
+      'X-API-Version',
+      'Authorization',
+      'Cookie',
+      'Forwarded',
+      'X-HTTP-Method-Override',
+      'Accept',
+      'Connection',
+    ),
     value: fc.oneof(junkValue, fc.constantFrom('close', 'DELETE', '127.0.0.1, 10.0.0.1', 'Bearer x', 'application/json')),
   }),
   fc.record({ op: fc.constant('content-type' as const), pick: fc.nat({ max: CONTENT_TYPES.length - 1 }) }),
@@ -304,14 +395,38 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 
 /** A path segment that every router takes as one `:id`. */
 const pathSegment = fc.string({
-  unit: fc.oneof({ weight: 6, arbitrary: char('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~') }, { weight: 1, arbitrary: fc.constantFrom('%20', '%41', '%e2%9c%93', '%F0%9F%94%91', '.', '%2E') }),
+  unit: fc.oneof(
+    { weight: 6, arbitrary: char('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~') },
+    { weight: 1, arbitrary: fc.constantFrom('%20', '%41', '%e2%9c%93', '%F0%9F%94%91', '.', '%2E') },
+  ),
   minLength: 1,
   maxLength: 10,
 });
 const queryString = fc.string({
   unit: fc.oneof(
     { weight: 6, arbitrary: char('abcxyzXYZ0129-._~=&') },
-    { weight: 2, arbitrary: fc.constantFrom('%20', '+', '%2B', '%26', '%3D', '%F0%9F%94%91', '%00', '%2f', ',', ';', ':', '@', '/', '?', '!', '*', "'") },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '%20',
+        '+',
+        '%2B',
+        '%26',
+        '%3D',
+        '%F0%9F%94%91',
+        '%00',
+        '%2f',
+        ',',
+        ';',
+        ':',
+        '@',
+        '/',
+        '?',
+        '!',
+        '*',
+        "'",
+      ),
+    },
   ),
   maxLength: 30,
 });
@@ -337,7 +452,11 @@ const base: fc.Arbitrary<Base> = fc.record({
   scheme: fc.constantFrom<Scheme>('v1', 'v1', 'v1', 'v0'),
   previousSecret: fc.boolean(),
   nonce: fromAlphabet(KEY_CHARS, 16, 128),
-  json: fc.oneof(fc.json({ maxDepth: 3 }).map((text) => `{"v":${text}}`), fc.constant('{"a":1}'), fc.constant('[]')),
+  json: fc.oneof(
+    fc.json({ maxDepth: 3 }).map((text) => `{"v":${text}}`),
+    fc.constant('{"a":1}'),
+    fc.constant('[]'),
+  ),
 });
 
 interface JunkCase {
@@ -351,9 +470,25 @@ interface JunkCase {
 }
 
 const junkHeaderName = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('X-API-Key', 'x-api-key', 'X-API-Timestamp', 'X-API-Nonce', 'X-API-Signature', 'x-api-signature', 'Content-Type', 'Content-Length', 'Transfer-Encoding', 'Content-Encoding', 'Host', 'Expect') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'X-API-Key',
+      'x-api-key',
+      'X-API-Timestamp',
+      'X-API-Nonce',
+      'X-API-Signature',
+      'x-api-signature',
+      'Content-Type',
+      'Content-Length',
+      'Transfer-Encoding',
+      'Content-Encoding',
+      'Host',
+      'Expect',
+    ),
+  },
   { weight: 2, arbitrary: fc.constantFrom('Signature-Input', 'signature-input', 'Signature', 'Content-Digest') },
-  { weight: 2, arbitrary: fromAlphabet('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&\'*+.^`|~', 1, 24) },
+  { weight: 2, arbitrary: fromAlphabet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&'*+.^`|~", 1, 24) },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) },
 );
 
@@ -361,7 +496,9 @@ const junkCase: fc.Arbitrary<JunkCase> = fc.record({
   kind: fc.constant('junk' as const),
   method: fc.constantFrom(...METHODS),
   target: fc.oneof(
-    fc.tuple(fc.constantFrom('/items/', '/items', '/scoped', '/', '/ITEMS/', '*', 'http://x/items/'), pathSegment, fc.option(queryString)).map(([p, s, q]) => p + s + (q === null ? '' : '?' + q)),
+    fc
+      .tuple(fc.constantFrom('/items/', '/items', '/scoped', '/', '/ITEMS/', '*', 'http://x/items/'), pathSegment, fc.option(queryString))
+      .map(([p, s, q]) => p + s + (q === null ? '' : '?' + q)),
     fc.string({ unit: fc.integer({ min: 0x21, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 60 }).map((s) => '/' + s),
   ),
   host: fc.option(fc.oneof(fc.constant('127.0.0.1'), junkValue), { freq: 8 }),
@@ -374,7 +511,9 @@ const junkCase: fc.Arbitrary<JunkCase> = fc.record({
         fromAlphabet(DIGITS, 1, 13),
         fromAlphabet(HEX, 60, 67).map((h) => 'v1=' + h),
         // Signature-Input and Signature values of the right shape (the MAC is random).
-        fromAlphabet(KEY_CHARS, 16, 40).map((key) => `sig1=("@method" "@authority" "@path" "@query");created=${Math.floor(Date.now() / 1000)};keyid="${key}";nonce="${key}"`),
+        fromAlphabet(KEY_CHARS, 16, 40).map(
+          (key) => `sig1=("@method" "@authority" "@path" "@query");created=${Math.floor(Date.now() / 1000)};keyid="${key}";nonce="${key}"`,
+        ),
         fc.uint8Array({ minLength: 32, maxLength: 32 }).map((mac) => `sig1=:${Buffer.from(mac).toString('base64')}:`),
       ),
     ),
@@ -454,11 +593,27 @@ function setHeader(headers: HeaderLines, name: string, value: string | undefined
 function nameInCase(name: string, pattern: number): string {
   return name
     .split('')
-    .map((c, i) => ((pattern >> i % 30) & 1 ? c.toUpperCase() : c.toLowerCase()))
+    .map((c, i) => ((pattern >> (i % 30)) & 1 ? c.toUpperCase() : c.toLowerCase()))
     .join('');
 }
 
-const HOMOGLYPHS = ['\u0430', '\u0435', '\u043e', '\u0440', '\u0441', '\u0445', '\u0391', '\u0392', '\uff10', '\uff11', '\u2010', '\u00a0', '\u200b', '\ufeff', '\u0301'];
+const HOMOGLYPHS = [
+  '\u0430',
+  '\u0435',
+  '\u043e',
+  '\u0440',
+  '\u0441',
+  '\u0445',
+  '\u0391',
+  '\u0392',
+  '\uff10',
+  '\uff11',
+  '\u2010',
+  '\u00a0',
+  '\u200b',
+  '\ufeff',
+  '\u0301',
+];
 
 /** Values at and around the bounds of each header's form (PROTOCOL.md, Headers). */
 function boundaryValues(field: HeaderField, ctx: Context, current: string, now: number): string[] {
@@ -564,7 +719,14 @@ function otherChar(alphabet: string, c: string, pick: number): string {
   return alphabet[(from + 1 + (pick % (alphabet.length - 1))) % alphabet.length];
 }
 
-function applyHeaderOp(headers: HeaderLines, field: HeaderField, op: HeaderOp, ctx: Context, now: number, built: { mayDropConnection: boolean }): void {
+function applyHeaderOp(
+  headers: HeaderLines,
+  field: HeaderField,
+  op: HeaderOp,
+  ctx: Context,
+  now: number,
+  built: { mayDropConnection: boolean },
+): void {
   const name = HEADER_NAMES[field];
   const i = headerIndex(headers, name);
   const current = i >= 0 ? headers[i][1] : '';
@@ -607,10 +769,18 @@ function applyHeaderOp(headers: HeaderLines, field: HeaderField, op: HeaderOp, c
       return set(values[op.pick % values.length]);
     }
     case 'long':
-      return set(alphabetFor(field).repeat(Math.ceil(op.length / 10)).slice(0, op.length));
+      return set(
+        alphabetFor(field)
+          .repeat(Math.ceil(op.length / 10))
+          .slice(0, op.length),
+      );
     case 'oversize':
       built.mayDropConnection = true;
-      return set(alphabetFor(field).repeat(Math.ceil(op.length / 10)).slice(0, op.length));
+      return set(
+        alphabetFor(field)
+          .repeat(Math.ceil(op.length / 10))
+          .slice(0, op.length),
+      );
     case 'affix':
       return set(op.prefix + current + op.suffix);
     case 'homoglyph': {
@@ -664,7 +834,17 @@ function applyHostOp(headers: HeaderLines, op: HostOp, ctx: Context, built: { ma
   }
 }
 
-const TARGET_PREFIXES = (host: string) => ['//', '/./', '/items/../', `http://${host}`, `HTTP://${host}`, `http://evil.example`, '/scoped/..', '/%2e/', '\\'];
+const TARGET_PREFIXES = (host: string) => [
+  '//',
+  '/./',
+  '/items/../',
+  `http://${host}`,
+  `HTTP://${host}`,
+  `http://evil.example`,
+  '/scoped/..',
+  '/%2e/',
+  '\\',
+];
 
 function noHealth(target: string): string {
   // GET /health is public and runs its handler: keep fuzzed targets off it
@@ -760,7 +940,11 @@ function applyNeutralOp(headers: HeaderLines, op: NeutralOp, scheme: Scheme): vo
     }
     case 'upper-hex': {
       const i = headerIndex(headers, 'x-api-signature');
-      if (i >= 0) headers[i] = [headers[i][0], headers[i][1].replace(/^(v1=)?([0-9a-f]{64})$/, (_m, p: string | undefined, h: string) => (p ?? '') + h.toUpperCase())];
+      if (i >= 0)
+        headers[i] = [
+          headers[i][0],
+          headers[i][1].replace(/^(v1=)?([0-9a-f]{64})$/, (_m, p: string | undefined, h: string) => (p ?? '') + h.toUpperCase()),
+        ];
       return;
     }
     case 'upper-host': {
@@ -1029,7 +1213,10 @@ describe.each(CONFIGS)('fuzzed requests never get through ($adapter, $secretMode
     reachedInFile += tally.reached;
     runsDone.push(`${config.adapter}/${config.secretMode}: ${runs} of ${RUNS_PER_CONFIG} runs, ${tally.reached} reached the server`);
     if (process.env.FUZZ_STATS) {
-      const answers = [...tally.byAnswer].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
+      const answers = [...tally.byAnswer]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ');
       console.log(
         `${config.adapter}/${config.secretMode}: reached ${tally.reached}, refused by node:http ${tally.refusedByClient}, ` +
           `dropped ${tally.dropped}, sent again ${client.retries}, still valid (not sent) ${tally.skippedValid}\n${answers}`,

@@ -3,7 +3,17 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { isInnerList, parseDictionary, serializeInnerList, serializeItem } from 'structured-headers';
 import { createTestApp, TEST_PREVIOUS_SECRET, TEST_SECRET, type AdapterName, type TestApp } from '../support/test-app.js';
-import { GUARD_STATUS, GUARD_STATUSES, guardAnswerProblem, leakedIn, utf8AsWireString, WireClient, type HeaderLines, type Outcome, type RawRequest } from './harness.js';
+import {
+  GUARD_STATUS,
+  GUARD_STATUSES,
+  guardAnswerProblem,
+  leakedIn,
+  utf8AsWireString,
+  WireClient,
+  type HeaderLines,
+  type Outcome,
+  type RawRequest,
+} from './harness.js';
 import * as protocol from '../../lib/protocol/index.js';
 
 /**
@@ -50,15 +60,28 @@ const KEY_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 /** Characters of structured fields and of base64. */
 const FIELD_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"();=:,@*+/-_.?% \t';
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS', 'FOO'];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', ''];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  '',
+];
 const char = (alphabet: string) => fc.constantFrom(...alphabet.split(''));
 const fromAlphabet = (alphabet: string, min: number, max: number) => fc.string({ unit: char(alphabet), minLength: min, maxLength: max });
 
 const junkValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 64 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 16 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 16 }),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).map(utf8AsWireString) },
-  { weight: 1, arbitrary: fc.constantFrom('sig1=()', 'sig1=:AAAA:', 'sig1', '=', ',', '()', '__proto__', 'sig1=("@method");keyid="x"', 'sha-256=::') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('sig1=()', 'sig1=:AAAA:', 'sig1', '=', ',', '()', '__proto__', 'sig1=("@method");keyid="x"', 'sha-256=::'),
+  },
 );
 
 type Field = 'signature-input' | 'signature' | 'content-digest' | 'covered';
@@ -77,12 +100,26 @@ const textOp: fc.Arbitrary<TextOp> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'remove' as const }) },
   { weight: 2, arbitrary: junkValue.map((value) => ({ op: 'replace' as const, value })) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('substitute' as const), at: fc.nat(), pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), char: fc.oneof(char(FIELD_CHARS), fc.constantFrom('\u00e9', '\u0000', '\u007f')) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('insert' as const),
+      at: fc.nat(),
+      char: fc.oneof(char(FIELD_CHARS), fc.constantFrom('\u00e9', '\u0000', '\u007f')),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), at: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('duplicate' as const), same: fc.boolean(), other: junkValue }) },
   { weight: 8, arbitrary: fc.nat().map((pick) => ({ op: 'structured' as const, pick })) },
   { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 12_000 }).map((length) => ({ op: 'oversize' as const, length })) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('affix' as const), prefix: fc.oneof(fc.constant(''), junkValue), suffix: fc.oneof(fc.constant(''), junkValue) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('affix' as const),
+      prefix: fc.oneof(fc.constant(''), junkValue),
+      suffix: fc.oneof(fc.constant(''), junkValue),
+    }),
+  },
 );
 
 type Mutation =
@@ -90,7 +127,14 @@ type Mutation =
   | { field: 'host'; pick: number }
   | { field: 'method'; method: string }
   | { field: 'target'; suffix: string; at: number }
-  | { field: 'body'; kind: 'json' | 'bytes' | 'none' | 'large'; text: string; bytes: Uint8Array; contentType: number; delivery: 'length' | 'chunked' | 'gzip' }
+  | {
+      field: 'body';
+      kind: 'json' | 'bytes' | 'none' | 'large';
+      text: string;
+      bytes: Uint8Array;
+      contentType: number;
+      delivery: 'length' | 'chunked' | 'gzip';
+    }
   | { field: 'x-api-signature' }
   | { field: 'neutral'; pick: number; pattern: number; seed: number };
 
@@ -101,7 +145,14 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 2, arbitrary: textOp.map((op) => ({ field: 'covered' as const, op })) },
   { weight: 2, arbitrary: fc.nat().map((pick) => ({ field: 'host' as const, pick })) },
   { weight: 1, arbitrary: fc.constantFrom(...METHODS).map((method) => ({ field: 'method' as const, method })) },
-  { weight: 2, arbitrary: fc.record({ field: fc.constant('target' as const), suffix: fc.constantFrom('?', '?x=1', '&x=1', '/', '%2F', 'a', '/..', '?a=1&a=2'), at: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      field: fc.constant('target' as const),
+      suffix: fc.constantFrom('?', '?x=1', '&x=1', '/', '%2F', 'a', '/..', '?a=1&a=2'),
+      at: fc.nat(),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -138,7 +189,10 @@ const base: fc.Arbitrary<Base> = fc.record({
   unknownKey: fromAlphabet(KEY_CHARS, 16, 64),
   previousSecret: fc.boolean(),
   nonce: fromAlphabet(KEY_CHARS, 16, 64),
-  json: fc.oneof(fc.json({ maxDepth: 2 }).map((text) => `{"v":${text}}`), fc.constant('{"a":1}')),
+  json: fc.oneof(
+    fc.json({ maxDepth: 2 }).map((text) => `{"v":${text}}`),
+    fc.constant('{"a":1}'),
+  ),
   shape: fc.constantFrom<Shape>('profile', 'profile', 'request-target', 'extra-header', 'tag-and-expires'),
   label: fc.constantFrom('sig1', 'sig1', 'orders', 'a'),
 });
@@ -352,7 +406,9 @@ function build(c: Case, ctx: Context): Built {
     nonce: b.nonce,
     label: b.label,
     headers: extra,
-    ...(b.shape === 'request-target' && { components: ['@method', '@authority', '@request-target', ...(body ? ['content-type', 'content-digest'] : [])] }),
+    ...(b.shape === 'request-target' && {
+      components: ['@method', '@authority', '@request-target', ...(body ? ['content-type', 'content-digest'] : [])],
+    }),
     ...(b.shape === 'tag-and-expires' && { tag: 'fuzz', expiresSeconds: now + 120 }),
   });
   const headers: HeaderLines = [['Host', ctx.t.host]];
@@ -368,7 +424,14 @@ function build(c: Case, ctx: Context): Built {
     view: null,
     baseView,
     baseValid: b.role === 'orders' || b.role === 'billing',
-    secretsAndMacs: [TEST_SECRET, TEST_PREVIOUS_SECRET, secretFor(ctx, apiKey, false), secretFor(ctx, apiKey, true), mac.toString('base64'), mac.toString('hex')],
+    secretsAndMacs: [
+      TEST_SECRET,
+      TEST_PREVIOUS_SECRET,
+      secretFor(ctx, apiKey, false),
+      secretFor(ctx, apiKey, true),
+      mac.toString('base64'),
+      mac.toString('hex'),
+    ],
     mayDropConnection: false,
   };
 
@@ -377,7 +440,14 @@ function build(c: Case, ctx: Context): Built {
     switch (m.field) {
       case 'host': {
         const [name, port] = ctx.t.host.split(':');
-        const values = [`localhost:${port}`, `${name}:${Number(port) + 1}`, name, `${ctx.t.host}.`, `${ctx.t.host.toUpperCase()}`, `other.internal:${port}`];
+        const values = [
+          `localhost:${port}`,
+          `${name}:${Number(port) + 1}`,
+          name,
+          `${ctx.t.host}.`,
+          `${ctx.t.host.toUpperCase()}`,
+          `other.internal:${port}`,
+        ];
         const value = values[m.pick % values.length];
         if (m.pick % 7 === 6) headers.push(['Host', value]);
         else setHeader(headers, 'host', value);
@@ -388,11 +458,20 @@ function build(c: Case, ctx: Context): Built {
         break;
       case 'target': {
         const p = 1 + (request.target.length > 1 ? m.at % (request.target.length - 1) : 0);
-        request.target = noHealth(m.at % 2 === 0 ? request.target + m.suffix : request.target.slice(0, p) + m.suffix + request.target.slice(p));
+        request.target = noHealth(
+          m.at % 2 === 0 ? request.target + m.suffix : request.target.slice(0, p) + m.suffix + request.target.slice(p),
+        );
         break;
       }
       case 'body': {
-        const bytes = m.kind === 'json' ? Buffer.from(m.text) : m.kind === 'bytes' ? Buffer.from(m.bytes) : m.kind === 'large' ? Buffer.from(`{"a":"${'x'.repeat(9_000 + m.bytes.length * 20)}"}`) : undefined;
+        const bytes =
+          m.kind === 'json'
+            ? Buffer.from(m.text)
+            : m.kind === 'bytes'
+              ? Buffer.from(m.bytes)
+              : m.kind === 'large'
+                ? Buffer.from(`{"a":"${'x'.repeat(9_000 + m.bytes.length * 20)}"}`)
+                : undefined;
         if (m.contentType >= 0) setHeader(headers, 'content-type', CONTENT_TYPES[m.contentType]);
         decoded = bytes;
         request.body = bytes;
@@ -465,7 +544,12 @@ function problemWith(built: Built, outcome: Outcome, tally: Tally): string | und
 }
 
 const describeRequest = (r: RawRequest) =>
-  JSON.stringify({ method: r.method, target: r.target.slice(0, 200), headers: r.headers.map(([n, v]) => [n, v.slice(0, 300)]), body: (r.body ?? Buffer.concat(r.chunks ?? [])).toString('latin1').slice(0, 200) });
+  JSON.stringify({
+    method: r.method,
+    target: r.target.slice(0, 200),
+    headers: r.headers.map(([n, v]) => [n, v.slice(0, 300)]),
+    body: (r.body ?? Buffer.concat(r.chunks ?? [])).toString('latin1').slice(0, 200),
+  });
 
 // ---------------------------------------------------------------- the suite
 
@@ -503,8 +587,13 @@ describe.each(CONFIGS)('fuzzed rfc9421 requests never get through ($adapter, $se
     reachedInFile += tally.reached;
     runsDone.push(`${config.adapter}/${config.secretMode}: ${runs} of ${RUNS_PER_CONFIG} runs, ${tally.reached} reached the server`);
     if (process.env.FUZZ_STATS) {
-      const answers = [...tally.byAnswer].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
-      console.log(`${config.adapter}/${config.secretMode}: reached ${tally.reached}, still valid (not sent) ${tally.skippedValid}\n${answers}`);
+      const answers = [...tally.byAnswer]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ');
+      console.log(
+        `${config.adapter}/${config.secretMode}: reached ${tally.reached}, still valid (not sent) ${tally.skippedValid}\n${answers}`,
+      );
     }
   });
 

@@ -103,7 +103,9 @@ export class WireClient {
       const failed = (error: unknown): void => {
         const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
         const rawPacket = (error as { rawPacket?: Buffer }).rawPacket;
-        const message = ((error as Error).message ?? String(error)) + (rawPacket ? ` (received: ${JSON.stringify(rawPacket.toString('latin1').slice(0, 300))})` : '');
+        const message =
+          ((error as Error).message ?? String(error)) +
+          (rawPacket ? ` (received: ${JSON.stringify(rawPacket.toString('latin1').slice(0, 300))})` : '');
         if (CLIENT_VALIDATION_CODES.has(code)) settle({ kind: 'refused-by-client', code, message });
         else settle({ kind: 'no-answer', code, message });
       };
@@ -139,9 +141,7 @@ export class WireClient {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (error) => failed(error));
-        res.on('end', () =>
-          settle({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
+        res.on('end', () => settle({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       });
       try {
         if (req.chunks !== undefined) {
@@ -212,7 +212,10 @@ export const GUARD_STATUSES = new Set([401, 403, 429, 503]);
  * `Retry-After` on every 429). Returns what is wrong, or `undefined`.
  * `headOnly`: the answer to a HEAD request, which has no body.
  */
-export function guardAnswerProblem(res: { status: number; headers: IncomingHttpHeaders; body: Buffer }, headOnly = false): string | undefined {
+export function guardAnswerProblem(
+  res: { status: number; headers: IncomingHttpHeaders; body: Buffer },
+  headOnly = false,
+): string | undefined {
   if (res.status === 401 && !/^[0-9]{1,12}$/.test(String(res.headers['x-api-server-time'] ?? ''))) {
     return 'a 401 without X-API-Server-Time';
   }

@@ -9,8 +9,22 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
-import { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, SigningService, type ApiKeyAuthModuleOptions, type KeyInvalidationBus } from '../../lib/index.js';
-import { buildTestControllers, createTestApp, HandlerLog, type AdapterName, type TestApp, type TestAppOptions } from '../support/test-app.js';
+import {
+  ApiKey,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  SigningService,
+  type ApiKeyAuthModuleOptions,
+  type KeyInvalidationBus,
+} from '../../lib/index.js';
+import {
+  buildTestControllers,
+  createTestApp,
+  HandlerLog,
+  type AdapterName,
+  type TestApp,
+  type TestAppOptions,
+} from '../support/test-app.js';
 import { nowSeconds, send, sign, type SignSpec, type WireRequest, type WireResponse } from '../support/signed-request.js';
 import { TestMetricReader } from '../observability/observed-app.js';
 import { GUARD_CODES, guardAnswerProblem } from './harness.js';
@@ -122,15 +136,21 @@ const spies: Array<{ mockRestore(): void }> = [];
 
 beforeAll(() => {
   for (const method of ['log', 'error', 'warn', 'info', 'debug', 'trace'] as const) {
-    spies.push(jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void consoleLines.push(`console.${method} ${args.map(render).join(' ')}`)));
+    spies.push(
+      jest
+        .spyOn(console, method)
+        .mockImplementation((...args: unknown[]) => void consoleLines.push(`console.${method} ${args.map(render).join(' ')}`)),
+    );
   }
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     spies.push(
-      jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
-        consoleLines.push(`${stream === process.stdout ? 'stdout' : 'stderr'} ${Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk)}`);
+      jest.spyOn(stream, 'write').mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+        consoleLines.push(
+          `${stream === process.stdout ? 'stdout' : 'stderr'} ${Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk)}`,
+        );
         return original(chunk, ...rest);
-      })),
+      }),
     );
   }
   forbidSecret(CURRENT, 'the current secret');
@@ -202,7 +222,8 @@ function forbidSignaturesOf(t: TestApp, wire: WireRequest): void {
 
 /** Forbids every byte sequence of an rfc9421 `Signature`, and the MAC the verifier computes for the request as sent. */
 function forbidRfc9421SignaturesOf(t: TestApp, wire: WireRequest): void {
-  for (const [, b64] of (header(wire, 'signature') ?? '').matchAll(/:([A-Za-z0-9+/=]+):/g)) forbidMac(Buffer.from(b64, 'base64'), 'an rfc9421 signature sent');
+  for (const [, b64] of (header(wire, 'signature') ?? '').matchAll(/:([A-Za-z0-9+/=]+):/g))
+    forbidMac(Buffer.from(b64, 'base64'), 'an rfc9421 signature sent');
   const headers = Object.fromEntries(Object.entries(wire.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
   const parsed = protocol.parseRfc9421Credentials({
     method: wire.method ?? 'GET',
@@ -213,7 +234,10 @@ function forbidRfc9421SignaturesOf(t: TestApp, wire: WireRequest): void {
   });
   if (!parsed.ok) return;
   for (const secret of [CURRENT, PREVIOUS, ...derivedSecrets(parsed.credentials.apiKey)]) {
-    forbidMac(createHmac('sha256', secret).update(parsed.credentials.signatureBase, 'utf8').digest(), 'an rfc9421 MAC the verifier computes');
+    forbidMac(
+      createHmac('sha256', secret).update(parsed.credentials.signatureBase, 'utf8').digest(),
+      'an rfc9421 MAC the verifier computes',
+    );
   }
 }
 
@@ -254,19 +278,39 @@ function without(wire: WireRequest, name: string): WireRequest {
 
 async function expectAccepted(t: TestApp, wire: WireRequest): Promise<void> {
   const res = await drive(t, wire);
-  expect({ status: res.status, body: res.status < 300 ? '' : res.text.slice(0, 300) }).toEqual({ status: wire.method === 'POST' ? 201 : 200, body: '' });
+  expect({ status: res.status, body: res.status < 300 ? '' : res.text.slice(0, 300) }).toEqual({
+    status: wire.method === 'POST' ? 201 : 200,
+    body: '',
+  });
 }
 
-function app(adapter: AdapterName, mode: Mode, auth: ApiKeyAuthModuleOptions = {}, options: Partial<TestAppOptions> = {}): Promise<TestApp> {
+function app(
+  adapter: AdapterName,
+  mode: Mode,
+  auth: ApiKeyAuthModuleOptions = {},
+  options: Partial<TestAppOptions> = {},
+): Promise<TestApp> {
   const observability = { metrics: { meterProvider }, onAuthentication: (event: unknown) => void events.push(JSON.stringify(event)) };
-  return createTestApp({ adapter, logger, ...options, auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0', 'rfc9421'], observability, ...auth } });
+  return createTestApp({
+    adapter,
+    logger,
+    ...options,
+    auth: { secrets: [CURRENT, PREVIOUS], secretMode: mode, schemes: ['v1', 'v0', 'rfc9421'], observability, ...auth },
+  });
 }
 
 /** Boots the module as configured and returns the startup error (the app must not start). */
 async function startupError(adapter: AdapterName, auth: ApiKeyAuthModuleOptions): Promise<unknown> {
   @Module({
     imports: [
-      TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [ApiKey], migrations: apiKeyAuthMigrations, migrationsRun: true, logging: false }),
+      TypeOrmModule.forRoot({
+        type: 'better-sqlite3',
+        database: ':memory:',
+        entities: [ApiKey],
+        migrations: apiKeyAuthMigrations,
+        migrationsRun: true,
+        logging: false,
+      }),
       ApiKeyAuthModule.forRoot(auth),
     ],
     controllers: buildTestControllers(new HandlerLog()),
@@ -274,7 +318,10 @@ async function startupError(adapter: AdapterName, auth: ApiKeyAuthModuleOptions)
   class RefusedModule {}
   let started: INestApplication | undefined;
   try {
-    started = await NestFactory.create(RefusedModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger, abortOnError: false });
+    started = await NestFactory.create(RefusedModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), {
+      logger,
+      abortOnError: false,
+    });
   } catch (error) {
     thrown.push(render(error));
     return error;
@@ -323,7 +370,10 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await expectAccepted(t, signedWire(t, { apiKey: o, secret: secretOf(o), scheme: 'v0', target: '/items/3' }));
       await expectAccepted(t, signedWire(t, { apiKey: o, secret: secretOf(o, true), scheme: 'v0', target: '/scoped' }));
       await expectAccepted(t, signedWire(t, { apiKey: o, secret: secretOf(o), method: 'POST', target: '/items', body: '{"total":12}' }));
-      await expectAccepted(t, signedWire(t, { apiKey: admin.apiKey, secret: secretOf(admin.apiKey), method: 'DELETE', target: '/items/4' }));
+      await expectAccepted(
+        t,
+        signedWire(t, { apiKey: admin.apiKey, secret: secretOf(admin.apiKey), method: 'DELETE', target: '/items/4' }),
+      );
 
       // missing_credentials, malformed_credentials
       await expectCode(t, { target: '/items/1' }, 401, 'missing_credentials');
@@ -331,26 +381,66 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await expectCode(t, signedWire(t, { apiKey: o, secret: secretOf(o) }, { 'x-api-key': 'short' }), 401, 'malformed_credentials');
       const good = signedWire(t, { apiKey: o, secret: secretOf(o) });
       const goodSignature = header(good, 'x-api-signature')!;
-      await expectCode(t, { ...good, headers: { ...good.headers, 'x-api-signature': [goodSignature, goodSignature] } }, 401, 'malformed_credentials');
+      await expectCode(
+        t,
+        { ...good, headers: { ...good.headers, 'x-api-signature': [goodSignature, goodSignature] } },
+        401,
+        'malformed_credentials',
+      );
       await expectCode(t, { ...good, headers: { ...good.headers, 'x-api-signature': goodSignature + '0' } }, 401, 'malformed_credentials');
-      await expectCode(t, { ...good, headers: { ...good.headers, 'x-api-signature': 'v2=' + goodSignature.slice(3) } }, 401, 'malformed_credentials');
+      await expectCode(
+        t,
+        { ...good, headers: { ...good.headers, 'x-api-signature': 'v2=' + goodSignature.slice(3) } },
+        401,
+        'malformed_credentials',
+      );
       await expectCode(t, { ...good, host: null, headers: { ...good.headers, host: [t.host, 'other:80'] } }, 401, 'malformed_credentials');
 
       // stale_timestamp, both directions
-      await expectCode(t, signedWire(t, { apiKey: o, secret: secretOf(o), timestampSeconds: nowSeconds() - 1_000 }), 401, 'stale_timestamp');
-      await expectCode(t, signedWire(t, { apiKey: o, secret: secretOf(o), scheme: 'v0', timestampSeconds: nowSeconds() + 1_000 }), 401, 'stale_timestamp');
+      await expectCode(
+        t,
+        signedWire(t, { apiKey: o, secret: secretOf(o), timestampSeconds: nowSeconds() - 1_000 }),
+        401,
+        'stale_timestamp',
+      );
+      await expectCode(
+        t,
+        signedWire(t, { apiKey: o, secret: secretOf(o), scheme: 'v0', timestampSeconds: nowSeconds() + 1_000 }),
+        401,
+        'stale_timestamp',
+      );
 
       // invalid_signature: a wrong secret (v1, v0), the other mode's secret, unknown, revoked and expired keys, a tampered request
       await expectCode(t, signedWire(t, { apiKey: o, secret: WRONG }), 401, 'invalid_signature');
       await expectCode(t, signedWire(t, { apiKey: o, secret: WRONG, scheme: 'v0' }), 401, 'invalid_signature');
-      await expectCode(t, signedWire(t, { apiKey: o, secret: mode === 'shared' ? derivedSecrets(o)[0] : CURRENT }), 401, 'invalid_signature');
+      await expectCode(
+        t,
+        signedWire(t, { apiKey: o, secret: mode === 'shared' ? derivedSecrets(o)[0] : CURRENT }),
+        401,
+        'invalid_signature',
+      );
       const unknown = 'Unknown_key-' + randomBytes(12).toString('hex');
       await expectCode(t, signedWire(t, { apiKey: unknown, secret: secretOf(unknown) }), 401, 'invalid_signature');
       await t.keys.revoke(revoked.apiKey);
       await expectCode(t, signedWire(t, { apiKey: revoked.apiKey, secret: secretOf(revoked.apiKey) }), 401, 'invalid_signature');
-      await expectCode(t, signedWire(t, { apiKey: expired.apiKey, secret: secretOf(expired.apiKey), scheme: 'v0' }), 401, 'invalid_signature');
-      await expectCode(t, { ...signedWire(t, { apiKey: o, secret: secretOf(o), target: '/items/1' }), target: '/items/2' }, 401, 'invalid_signature');
-      await expectCode(t, { ...signedWire(t, { apiKey: o, secret: secretOf(o), method: 'POST', target: '/items', body: '{"a":1}' }), body: '{"a":2}' }, 401, 'invalid_signature');
+      await expectCode(
+        t,
+        signedWire(t, { apiKey: expired.apiKey, secret: secretOf(expired.apiKey), scheme: 'v0' }),
+        401,
+        'invalid_signature',
+      );
+      await expectCode(
+        t,
+        { ...signedWire(t, { apiKey: o, secret: secretOf(o), target: '/items/1' }), target: '/items/2' },
+        401,
+        'invalid_signature',
+      );
+      await expectCode(
+        t,
+        { ...signedWire(t, { apiKey: o, secret: secretOf(o), method: 'POST', target: '/items', body: '{"a":1}' }), body: '{"a":2}' },
+        401,
+        'invalid_signature',
+      );
 
       // replayed_request
       const once = signedWire(t, { apiKey: o, secret: secretOf(o), target: '/items/5' });
@@ -368,8 +458,18 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await expectCode(t, without(rfc(), 'signature'), 401, 'missing_credentials');
       const rfcGood = rfc();
       const rfcInput = header(rfcGood, 'signature-input')!;
-      await expectCode(t, { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('"@method"', '"@method";sf') } }, 401, 'malformed_credentials');
-      await expectCode(t, { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('hmac-sha256', 'hmac-sha512') } }, 401, 'malformed_credentials');
+      await expectCode(
+        t,
+        { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('"@method"', '"@method";sf') } },
+        401,
+        'malformed_credentials',
+      );
+      await expectCode(
+        t,
+        { ...rfcGood, headers: { ...rfcGood.headers, 'signature-input': rfcInput.replace('hmac-sha256', 'hmac-sha512') } },
+        401,
+        'malformed_credentials',
+      );
       await expectCode(t, rfc({}, { 'x-api-signature': goodSignature }), 401, 'malformed_credentials');
       await expectCode(t, rfc({ secret: WRONG }), 401, 'invalid_signature');
       await expectCode(t, { ...rfc({ target: '/items/1' }), target: '/items/2' }, 401, 'invalid_signature');
@@ -377,7 +477,12 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       await expectCode(t, rfc({ timestampSeconds: nowSeconds() - 1_000 }), 401, 'stale_timestamp');
 
       // service_not_allowed
-      await expectCode(t, signedWire(t, { apiKey: o, secret: secretOf(o), method: 'DELETE', target: '/items/6' }), 403, 'service_not_allowed');
+      await expectCode(
+        t,
+        signedWire(t, { apiKey: o, secret: secretOf(o), method: 'DELETE', target: '/items/6' }),
+        403,
+        'service_not_allowed',
+      );
 
       // rate_limited (20 per minute for this key)
       const l = limited.apiKey;
@@ -399,7 +504,11 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
         expect(fetched.status).toBe(200);
         answers.push(await fetched.text());
         (signing as unknown as { clockOffsets: Map<string, number> }).clockOffsets.set(new URL(t.baseUrl).origin, -3_600_000);
-        const retried = await signing.fetch(`${t.baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"via":"signing"}' });
+        const retried = await signing.fetch(`${t.baseUrl}/items`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"via":"signing"}',
+        });
         expect(retried.status).toBe(201);
         answers.push(await retried.text());
       }
@@ -436,8 +545,20 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       const { apiKey } = await hosts.keys.create('orders');
       derivedSecrets(apiKey);
       await expectCode(hosts, signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey) }), 401, 'host_not_allowed');
-      await expectCode(hosts, signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey), scheme: 'rfc9421' }), 401, 'host_not_allowed');
-      const own = { apiKey, secret: callerSecret(mode, apiKey), host: 'billing.internal', method: 'POST', target: '/items', body: '{"n":1}' };
+      await expectCode(
+        hosts,
+        signedWire(hosts, { apiKey, secret: callerSecret(mode, apiKey), scheme: 'rfc9421' }),
+        401,
+        'host_not_allowed',
+      );
+      const own = {
+        apiKey,
+        secret: callerSecret(mode, apiKey),
+        host: 'billing.internal',
+        method: 'POST',
+        target: '/items',
+        body: '{"n":1}',
+      };
       // Real gzip bytes: Express's body parser would refuse others itself (400) before the guard.
       const gzipped = { ...own, body: gzipSync(own.body) };
       await expectCode(hosts, signedWire(hosts, gzipped, { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding');
@@ -450,7 +571,12 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     const noRaw = await app(adapter, mode, {}, { rawBody: false });
     try {
       const { apiKey } = await noRaw.keys.create('orders');
-      await expectCode(noRaw, signedWire(noRaw, { apiKey, secret: callerSecret(mode, apiKey), method: 'POST', target: '/items', body: '{"a":1}' }), 401, 'unverifiable_body');
+      await expectCode(
+        noRaw,
+        signedWire(noRaw, { apiKey, secret: callerSecret(mode, apiKey), method: 'POST', target: '/items', body: '{"a":1}' }),
+        401,
+        'unverifiable_body',
+      );
     } finally {
       await noRaw.close();
     }
@@ -460,7 +586,12 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     try {
       const { apiKey } = await full.keys.create('orders');
       await expectAccepted(full, signedWire(full, { apiKey, secret: callerSecret(mode, apiKey) }));
-      await expectCode(full, signedWire(full, { apiKey, secret: callerSecret(mode, apiKey, true), target: '/items/2' }), 503, 'nonce_store_unavailable');
+      await expectCode(
+        full,
+        signedWire(full, { apiKey, secret: callerSecret(mode, apiKey, true), target: '/items/2' }),
+        503,
+        'nonce_store_unavailable',
+      );
     } finally {
       await full.close();
     }
@@ -473,7 +604,12 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
       derivedSecrets(fresh.apiKey);
       await expectAccepted(destroyed, signedWire(destroyed, { apiKey: used.apiKey, secret: callerSecret(mode, used.apiKey) }));
       await destroyed.app.get(DataSource).destroy();
-      await expectCode(destroyed, signedWire(destroyed, { apiKey: fresh.apiKey, secret: callerSecret(mode, fresh.apiKey) }), 503, 'key_store_unavailable');
+      await expectCode(
+        destroyed,
+        signedWire(destroyed, { apiKey: fresh.apiKey, secret: callerSecret(mode, fresh.apiKey) }),
+        503,
+        'key_store_unavailable',
+      );
     } finally {
       await destroyed.close().catch((error: unknown) => void thrown.push(render(error)));
     }
@@ -505,7 +641,12 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
     try {
       const { apiKey } = await small.keys.create('orders');
       const body = JSON.stringify({ padding: 'x'.repeat(64) });
-      await expectCode(small, signedWire(small, { apiKey, secret: callerSecret(mode, apiKey), method: 'POST', target: '/items', body }), 413, 'body_too_large');
+      await expectCode(
+        small,
+        signedWire(small, { apiKey, secret: callerSecret(mode, apiKey), method: 'POST', target: '/items', body }),
+        413,
+        'body_too_large',
+      );
     } finally {
       await small.close();
     }
@@ -557,7 +698,8 @@ describe.each(COMBOS)('nothing secret in logs, console or answers ($adapter, $mo
         const lower = needle.toLowerCase();
         if (!haystack.includes(lower)) continue;
         for (const line of lines) {
-          if (line.toLowerCase().includes(lower) && !leaks.has(line)) leaks.set(line, `${what} in a ${source}: ${JSON.stringify(line.slice(0, 400))}`);
+          if (line.toLowerCase().includes(lower) && !leaks.has(line))
+            leaks.set(line, `${what} in a ${source}: ${JSON.stringify(line.slice(0, 400))}`);
         }
       }
     }

@@ -75,7 +75,25 @@ const idSegment = fc
   .string({
     unit: fc.oneof(
       { weight: 8, arbitrary: char(ALNUM + "-._~!$&'()*+,=:@") },
-      { weight: 2, arbitrary: fc.constantFrom('%20', '%41', '%2E', '%2B', '%3D', '%26', '%40', '%24', '%25', '%C3%A9', '%E2%9C%93', '%F0%9F%94%91', '%3F', '%23') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          '%20',
+          '%41',
+          '%2E',
+          '%2B',
+          '%3D',
+          '%26',
+          '%40',
+          '%24',
+          '%25',
+          '%C3%A9',
+          '%E2%9C%93',
+          '%F0%9F%94%91',
+          '%3F',
+          '%23',
+        ),
+      },
     ),
     minLength: 1,
     maxLength: 16,
@@ -85,8 +103,22 @@ const idSegment = fc
 const queryString = fc
   .array(
     fc.tuple(
-      fc.string({ unit: fc.oneof({ weight: 6, arbitrary: char(ALNUM + "-._~!$'()*,;:@/?") }, { weight: 2, arbitrary: fc.constantFrom('%20', '+', '%2B', '%26', '%3D', '%F0%9F%94%91', '%00', '%FF', '%') }), maxLength: 8 }),
-      fc.option(fc.string({ unit: fc.oneof({ weight: 6, arbitrary: char(ALNUM + "-._~!$'()*,;:@/?=") }, { weight: 2, arbitrary: fc.constantFrom('%20', '+', '%2B', '%26', '%3D', '%e2%9c%93', '%0A', '%') }), maxLength: 12 })),
+      fc.string({
+        unit: fc.oneof(
+          { weight: 6, arbitrary: char(ALNUM + "-._~!$'()*,;:@/?") },
+          { weight: 2, arbitrary: fc.constantFrom('%20', '+', '%2B', '%26', '%3D', '%F0%9F%94%91', '%00', '%FF', '%') },
+        ),
+        maxLength: 8,
+      }),
+      fc.option(
+        fc.string({
+          unit: fc.oneof(
+            { weight: 6, arbitrary: char(ALNUM + "-._~!$'()*,;:@/?=") },
+            { weight: 2, arbitrary: fc.constantFrom('%20', '+', '%2B', '%26', '%3D', '%e2%9c%93', '%0A', '%') },
+          ),
+          maxLength: 12,
+        }),
+      ),
     ),
     { maxLength: 5 },
   )
@@ -99,9 +131,9 @@ const hostName = fc.oneof(
       fc.option(fc.integer({ min: 1, max: 65535 })),
     )
     .map(([labels, port]) => labels.join('.') + (port === null ? '' : `:${port}`)),
-  fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.option(fc.integer({ min: 1, max: 65535 }))).map(
-    ([a, b, c, d, port]) => `${a}.${b}.${c}.${d}` + (port === null ? '' : `:${port}`),
-  ),
+  fc
+    .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.option(fc.integer({ min: 1, max: 65535 })))
+    .map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}` + (port === null ? '' : `:${port}`)),
   fc.integer({ min: 1, max: 65535 }).map((port) => `[::1]:${port}`),
   fc.constant('self'),
 );
@@ -120,7 +152,13 @@ const genuine: fc.Arbitrary<Genuine> = fc.record({
     {
       weight: 2,
       arbitrary: fc
-        .array(fc.tuple(fc.string({ unit: char(ALNUM + '-._~'), minLength: 1, maxLength: 6 }), fc.string({ unit: fc.oneof(char(ALNUM + '-._~+'), fc.constantFrom('%20', '%26', '%3D', '%C3%A9')), maxLength: 10 })), { minLength: 1, maxLength: 4 })
+        .array(
+          fc.tuple(
+            fc.string({ unit: char(ALNUM + '-._~'), minLength: 1, maxLength: 6 }),
+            fc.string({ unit: fc.oneof(char(ALNUM + '-._~+'), fc.constantFrom('%20', '%26', '%3D', '%C3%A9')), maxLength: 10 }),
+          ),
+          { minLength: 1, maxLength: 4 },
+        )
         .map((pairs) => ({ type: 'form' as const, text: pairs.map(([k, v]) => `${k}=${v}`).join('&') })),
     },
     { weight: 1, arbitrary: fc.constant({ type: 'none' as const }) },
@@ -243,7 +281,13 @@ function toRequest(parts: Parts, signature: string, contentType: string | undefi
 }
 
 /** `value` with the character at `at` replaced by one of `alphabet` that differs from it (per `same`, e.g. ignoring case). */
-function replaceChar(value: string, at: number, pick: number, alphabet: string, same: (a: string, b: string) => boolean = (a, b) => a === b): string {
+function replaceChar(
+  value: string,
+  at: number,
+  pick: number,
+  alphabet: string,
+  same: (a: string, b: string) => boolean = (a, b) => a === b,
+): string {
   const i = at % value.length;
   const choices = alphabet.split('').filter((c) => !same(c, value[i]));
   return value.slice(0, i) + choices[pick % choices.length] + value.slice(i + 1);
@@ -277,7 +321,12 @@ function build(c: Case, ctx: Context): Built {
   // A POST without a body is sent with Content-Length: 0 (node:http would send an empty chunked body,
   // which no body parser reads: 401 unverifiable_body on Express, 415 on Fastify).
   const body = g.route !== 'post' ? undefined : Buffer.from(g.body.type === 'none' ? '' : g.body.text, 'utf8');
-  const contentType = g.route !== 'post' || g.body.type === 'none' ? undefined : g.body.type === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+  const contentType =
+    g.route !== 'post' || g.body.type === 'none'
+      ? undefined
+      : g.body.type === 'form'
+        ? 'application/x-www-form-urlencoded'
+        : 'application/json';
   const parts: Parts = {
     apiKey,
     timestamp: String(Math.floor(Date.now() / 1000)),
@@ -347,7 +396,8 @@ function build(c: Case, ctx: Context): Built {
       }
       case 'target': {
         const i = tm.at % parts.target.length;
-        const routable = i >= route.prefix && /[A-Za-z0-9]/.test(parts.target[i]) && !/%[0-9A-Fa-f]?$/.test(parts.target.slice(Math.max(0, i - 2), i));
+        const routable =
+          i >= route.prefix && /[A-Za-z0-9]/.test(parts.target[i]) && !/%[0-9A-Fa-f]?$/.test(parts.target.slice(Math.max(0, i - 2), i));
         if (routable && tm.preferSending) {
           // An alphanumeric byte of the id or the query, outside a %XX: the same handler still answers.
           const altered = replaceChar(parts.target, i, tm.pick, ALNUM);
@@ -395,7 +445,8 @@ function build(c: Case, ctx: Context): Built {
     }
     if (tm.part === 'signature') {
       // The "v1=" prefix is compared as is, the hex digits case-insensitively.
-      const same = sentSignature!.slice(0, 3) === signature.slice(0, 3) && sentSignature!.slice(3).toLowerCase() === signature.slice(3).toLowerCase();
+      const same =
+        sentSignature!.slice(0, 3) === signature.slice(0, 3) && sentSignature!.slice(3).toLowerCase() === signature.slice(3).toLowerCase();
       if (same) throw new Error(`no change: ${what}`);
     } else if (stringToSign(signed) === stringToSign(sent)) {
       throw new Error(`the tampering changed nothing that is signed: ${what}`);
@@ -441,7 +492,8 @@ describe.each(CONFIGS)('tampering with one byte of a signed v1 request ($adapter
     client?.close();
     await ctx?.t.close();
     tamperedInFile += tampered;
-    if (process.env.FUZZ_STATS) console.log(`${config.adapter}/${config.secretMode}: ${tampered} tampered requests refused, ${accepted} genuine accepted`);
+    if (process.env.FUZZ_STATS)
+      console.log(`${config.adapter}/${config.secretMode}: ${tampered} tampered requests refused, ${accepted} genuine accepted`);
   });
 
   it(
@@ -477,7 +529,10 @@ describe.each(CONFIGS)('tampering with one byte of a signed v1 request ($adapter
         const genuine = await client.sendAll(built.map((b) => b.genuine));
         genuine.forEach((o, i) => {
           if (o.kind === 'response' && o.status >= 200 && o.status < 300) accepted++;
-          else problems.push(`genuine ${JSON.stringify({ method: built[i].genuine.method, target: built[i].genuine.target, headers: built[i].genuine.headers, body: built[i].genuine.body?.toString('latin1') })}: ${summary(o)}`);
+          else
+            problems.push(
+              `genuine ${JSON.stringify({ method: built[i].genuine.method, target: built[i].genuine.target, headers: built[i].genuine.headers, body: built[i].genuine.body?.toString('latin1') })}: ${summary(o)}`,
+            );
         });
         const handlers = ctx.t.log.calls.map((call) => call.replace(/:.*$/, ':')).sort();
         const expected = built.map((b) => b.handler).sort();

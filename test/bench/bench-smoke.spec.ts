@@ -24,8 +24,30 @@ describe('npm run bench (smoke)', () => {
   it('runs three variants (bare, v1, rfc9421) for a second each, the micro cases and the counts, and writes JSON and Markdown results', () => {
     const run = spawnSync(
       process.execPath,
-      [runner, '--duration', '1', '--warmup', '0', '--initial-warmup', '0', '--rounds', '1', '--retries', '0', '--quiet-budget', '0', '--connections', '10',
-        '--only', 'bare-fastify-get,v1-fastify-get,rfc9421-fastify-get', '--quick', '--skip', 'callgrind', '--out', out],
+      [
+        runner,
+        '--duration',
+        '1',
+        '--warmup',
+        '0',
+        '--initial-warmup',
+        '0',
+        '--rounds',
+        '1',
+        '--retries',
+        '0',
+        '--quiet-budget',
+        '0',
+        '--connections',
+        '10',
+        '--only',
+        'bare-fastify-get,v1-fastify-get,rfc9421-fastify-get',
+        '--quick',
+        '--skip',
+        'callgrind',
+        '--out',
+        out,
+      ],
       { cwd: root, encoding: 'utf8', timeout: 150_000 },
     );
     expect({ status: run.status, signal: run.signal, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
@@ -76,7 +98,8 @@ describe('npm run bench (smoke)', () => {
     expect(report.queries.floodRepeatedUnknown.queries).toBeLessThanOrEqual(report.queries.floodRepeatedUnknown.distinctKeys);
     expect(report.nonceMemory).toMatchObject({ entries: 100_000, bytesPerEntry: expect.any(Number) });
     expect(report.redisTrips).toMatchObject({ requests: expect.any(Number), commands: report.redisTrips.requests });
-    for (const t of report.targets) expect(t).toMatchObject({ name: expect.any(String), wanted: expect.any(String), measured: expect.any(String) });
+    for (const t of report.targets)
+      expect(t).toMatchObject({ name: expect.any(String), wanted: expect.any(String), measured: expect.any(String) });
     expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
       expect.arrayContaining(['v1 canActivate, GET, to the crypto floor', "v1 guard added CPU minus passport's, Fastify, GET"]),
     );

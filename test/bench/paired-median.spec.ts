@@ -27,9 +27,12 @@ const ratio = (a: RunResult, b: RunResult) => a.rps / b.rps;
 describe('pairedMedian (the bench ratios)', () => {
   it('compares within each round and takes the median, so one round in another machine state does not move it', () => {
     const runs = [
-      run('bare', 1, 1000), run('v1', 1, 800),
-      run('bare', 2, 1400), run('v1', 2, 700), // the machine changed speed between the two runs
-      run('bare', 3, 900), run('v1', 3, 720),
+      run('bare', 1, 1000),
+      run('v1', 1, 800),
+      run('bare', 2, 1400),
+      run('v1', 2, 700), // the machine changed speed between the two runs
+      run('bare', 3, 900),
+      run('v1', 3, 720),
     ];
     expect(pairedMedian(runs, 'v1', 'bare', 0.3, ratio)).toBeCloseTo(0.8);
   });
@@ -38,8 +41,10 @@ describe('pairedMedian (the bench ratios)', () => {
     const quietRounds = [1, 2, 3, 4, 5, 6].flatMap((round) => [run('bare', round, 1000), run('v1', round, 900)]);
     const runs = [
       ...quietRounds,
-      run('bare', 7, 1000), run('v1', 7, 100, 0.9),
-      run('bare', 8, 1000, 0.5), run('v1', 8, 100),
+      run('bare', 7, 1000),
+      run('v1', 7, 100, 0.9),
+      run('bare', 8, 1000, 0.5),
+      run('v1', 8, 100),
       run('v1', 9, 100),
     ];
     expect(pairedMedian(runs, 'v1', 'bare', 0.3, ratio)).toBeCloseTo(0.9);
@@ -47,9 +52,12 @@ describe('pairedMedian (the bench ratios)', () => {
 
   it('uses every round when too few are undisturbed for an interval', () => {
     const runs = [
-      run('bare', 1, 1000), run('v1', 1, 500, 0.9),
-      run('bare', 2, 1000, 0.5), run('v1', 2, 400),
-      run('bare', 3, 1000), run('v1', 3, 900),
+      run('bare', 1, 1000),
+      run('v1', 1, 500, 0.9),
+      run('bare', 2, 1000, 0.5),
+      run('v1', 2, 400),
+      run('bare', 3, 1000),
+      run('v1', 3, 900),
     ];
     expect(pairedMedian(runs, 'v1', 'bare', 0.3, ratio)).toBeCloseTo(0.5);
   });

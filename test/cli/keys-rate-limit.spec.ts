@@ -109,7 +109,9 @@ describe('service-auth keys --rate-limit on SQLite', () => {
     const plain = /API key: +(\S+)/.exec(human)![1];
     expect(await stored()).toEqual({ [created.apiKey]: '1000/60000', [plain]: null });
 
-    const table = ok(await cli('keys', 'list')).trimEnd().split('\n');
+    const table = ok(await cli('keys', 'list'))
+      .trimEnd()
+      .split('\n');
     expect(table.find((line) => line.startsWith(created.apiKey))).toMatch(/ +1000\/1m$/);
     expect(table.find((line) => line.startsWith(plain))).toMatch(/ +default$/);
     // Keys created within one second are listed by key, so compare without their order.
@@ -141,7 +143,7 @@ describe('service-auth keys --rate-limit on SQLite', () => {
     expect(await stored()).toEqual({ [a.apiKey]: null, [b.apiKey]: '2000/3600000', [other.apiKey]: null });
   });
 
-  it('keys rotate gives the new key the rate limit of the service\'s newest key, and prints it', async () => {
+  it("keys rotate gives the new key the rate limit of the service's newest key, and prints it", async () => {
     ok(await cli('keys', 'create', '--service', 'orders', '--rate-limit', '300/1m'));
     const human = ok(await cli('keys', 'rotate', '--service', 'orders'));
     expect(human).toContain('\n  rate limit: 300/1m\n');
@@ -150,19 +152,43 @@ describe('service-auth keys --rate-limit on SQLite', () => {
   it('fails with exit 1 for an unknown key, or a service without an active key, changing nothing', async () => {
     const unknown = 'Z'.repeat(32);
     expectOneLineError(await cli('keys', 'update', unknown, '--rate-limit', '1/1s'), 1, `error: no such API key: ${unknown}`);
-    expectOneLineError(await cli('keys', 'update', '--service', 'nobody', '--rate-limit', '1/1s'), 1, 'error: service [hidden] has no active API key.');
+    expectOneLineError(
+      await cli('keys', 'update', '--service', 'nobody', '--rate-limit', '1/1s'),
+      1,
+      'error: service [hidden] has no active API key.',
+    );
     expect(await stored()).toEqual({});
   });
 
   it.each<[string, string[], string | RegExp]>([
-    ['create with a bad --rate-limit', ['keys', 'create', '--service', 'orders', '--rate-limit', '1000'], /the rate limit must be <requests>\/<window>/],
-    ['create with --rate-limit none', ['keys', 'create', '--service', 'orders', '--rate-limit', 'none'], /the rate limit must be <requests>\/<window>/],
+    [
+      'create with a bad --rate-limit',
+      ['keys', 'create', '--service', 'orders', '--rate-limit', '1000'],
+      /the rate limit must be <requests>\/<window>/,
+    ],
+    [
+      'create with --rate-limit none',
+      ['keys', 'create', '--service', 'orders', '--rate-limit', 'none'],
+      /the rate limit must be <requests>\/<window>/,
+    ],
     ['create with a zero window', ['keys', 'create', '--service', 'orders', '--rate-limit', '10/0'], /must be from 1s to 366d/],
-    ['update without --rate-limit', ['keys', 'update', 'A'.repeat(32)], "error: required option '--rate-limit <requests/window>' not specified"],
-    ['update without a key or --service', ['keys', 'update', '--rate-limit', '1/1s'], 'error: give either an API key or --service <name>, not both and not neither.'],
+    [
+      'update without --rate-limit',
+      ['keys', 'update', 'A'.repeat(32)],
+      "error: required option '--rate-limit <requests/window>' not specified",
+    ],
+    [
+      'update without a key or --service',
+      ['keys', 'update', '--rate-limit', '1/1s'],
+      'error: give either an API key or --service <name>, not both and not neither.',
+    ],
     ['update with both', ['keys', 'update', 'A'.repeat(32), '--service', 'orders', '--rate-limit', '1/1s'], 'not both and not neither'],
     ['update with a malformed key', ['keys', 'update', 'not a key', '--rate-limit', '1/1s'], /an API key is 16 to 128 characters/],
-    ['update with too many requests', ['keys', 'update', 'A'.repeat(32), '--rate-limit', '9999999999/1s'], /allows 1 to 1000000000 requests/],
+    [
+      'update with too many requests',
+      ['keys', 'update', 'A'.repeat(32), '--rate-limit', '9999999999/1s'],
+      /allows 1 to 1000000000 requests/,
+    ],
   ])('%s: exit 2, one line, nothing stored', async (_name, args, message) => {
     json(await cli('keys', 'create', '--service', 'orders', '--json'));
     const before = await stored();

@@ -70,8 +70,13 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
         cli('migrate'),
         runCli(['migrate', '--json'], { env: { DATABASE_URL: `sqlite:${other}` } }),
       ]);
-      expect(ok(human)).toBe(`Migrated SQLite ${file}:\n  applied CreateApiKeysTable1764300000000\n  applied AddApiKeyRateLimit1764400000000\n`);
-      expect(json(asJson)).toEqual({ database: `SQLite ${other}`, applied: ['CreateApiKeysTable1764300000000', 'AddApiKeyRateLimit1764400000000'] });
+      expect(ok(human)).toBe(
+        `Migrated SQLite ${file}:\n  applied CreateApiKeysTable1764300000000\n  applied AddApiKeyRateLimit1764400000000\n`,
+      );
+      expect(json(asJson)).toEqual({
+        database: `SQLite ${other}`,
+        applied: ['CreateApiKeysTable1764300000000', 'AddApiKeyRateLimit1764400000000'],
+      });
       expect(await rowsOf(file)).toEqual([]);
       expect(await rowsOf(other)).toEqual([]);
       expect(ok(await cli('migrate'))).toBe(`SQLite ${file} is up to date.\n`);
@@ -157,9 +162,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
         ['90m', 90 * 60_000],
       ];
       const before = Date.now();
-      const results = await Promise.all(
-        durations.map(([raw]) => cli('keys', 'create', '--service', 'orders', '--expires', raw, '--json')),
-      );
+      const results = await Promise.all(durations.map(([raw]) => cli('keys', 'create', '--service', 'orders', '--expires', raw, '--json')));
       const after = Date.now();
       const rows = await rowsOf(file);
       durations.forEach(([, ms], i) => {
@@ -175,9 +178,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
     it('--expires takes an ISO 8601 date or date-time', async () => {
       const day = json(await cli('keys', 'create', '--service', 'orders', '--expires', '2099-03-04', '--json'));
       expect(day.expiresAt).toBe('2099-03-04T00:00:00.000Z');
-      const time = json(
-        await cli('keys', 'create', '--service', 'orders', '--expires', '2099-03-04T05:06:07+01:00', '--json'),
-      );
+      const time = json(await cli('keys', 'create', '--service', 'orders', '--expires', '2099-03-04T05:06:07+01:00', '--json'));
       expect(time.expiresAt).toBe('2099-03-04T04:06:07.000Z');
     });
   });
@@ -198,7 +199,9 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       ).map(json);
       ok(await cli('keys', 'revoke', c.apiKey));
 
-      const table = ok(await cli('keys', 'list')).trimEnd().split('\n');
+      const table = ok(await cli('keys', 'list'))
+        .trimEnd()
+        .split('\n');
       expect(table[0]).toMatch(/^API KEY +SERVICE +STATUS +CREATED +EXPIRES +LAST USED +RATE LIMIT$/);
       expect(table).toHaveLength(3);
       expect(table.find((line) => line.startsWith(a.apiKey))).toMatch(/^\S+ +orders +active +\S+Z +never +- +default$/);
@@ -216,9 +219,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
         rateLimit: null,
         status: 'active',
       });
-      expect(json(await cli('keys', 'list', '--service', 'billing', '--json')).map((k: ApiKey) => k.apiKey)).toEqual([
-        b.apiKey,
-      ]);
+      expect(json(await cli('keys', 'list', '--service', 'billing', '--json')).map((k: ApiKey) => k.apiKey)).toEqual([b.apiKey]);
       const all = json(await cli('keys', 'list', '--service', 'orders', '--all', '--json'));
       expect(all.map((k: { apiKey: string; status: string }) => [k.apiKey, k.status]).sort()).toEqual(
         [
@@ -304,7 +305,12 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       ['an unknown option', ['keys', 'list', '--colour'], undefined, "error: unknown option '--colour'"],
       ['keys without a subcommand', ['keys'], undefined, /Usage: service-auth keys/],
       ['create without --service', ['keys', 'create'], undefined, "error: required option '--service <name>' not specified"],
-      ['an upper-case service name', ['keys', 'create', '--service', 'Orders'], undefined, "error: option '--service <name>': the value given is invalid. use 1 to 64 characters"],
+      [
+        'an upper-case service name',
+        ['keys', 'create', '--service', 'Orders'],
+        undefined,
+        "error: option '--service <name>': the value given is invalid. use 1 to 64 characters",
+      ],
       ['a service name with a space', ['keys', 'create', '--service', 'my service'], undefined, /is invalid/],
       ['a service name of 65 characters', ['keys', 'create', '--service', 'a'.repeat(65)], undefined, /is invalid/],
       ['a bad --expires', ['keys', 'create', '--service', 'orders', '--expires', 'soon'], undefined, /the expiry must be a duration/],
@@ -314,15 +320,50 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
       ['a bad service in list', ['keys', 'list', '--service', '_x'], undefined, /is invalid/],
       ['a malformed key to revoke', ['keys', 'revoke', 'not a key'], undefined, /an API key is 16 to 128 characters/],
       ['revoke without a key', ['keys', 'revoke'], undefined, "error: missing required argument 'apiKey'"],
-      ['a bad DATABASE_URL', ['keys', 'list'], { DATABASE_URL: 'mssql://x/y' }, 'error: DATABASE_URL must be sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db.'],
-      ['a postgres URL without a database', ['migrate'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432' }, 'error: DATABASE_URL needs a host and a database name: postgres://user:pass@host:port/db.'],
-      ['a postgresql URL without a host', ['keys', 'list'], { DATABASE_URL: 'postgresql:///keys' }, 'error: DATABASE_URL needs a host and a database name: postgresql://user:pass@host:port/db.'],
+      [
+        'a bad DATABASE_URL',
+        ['keys', 'list'],
+        { DATABASE_URL: 'mssql://x/y' },
+        'error: DATABASE_URL must be sqlite:<file>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db.',
+      ],
+      [
+        'a postgres URL without a database',
+        ['migrate'],
+        { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432' },
+        'error: DATABASE_URL needs a host and a database name: postgres://user:pass@host:port/db.',
+      ],
+      [
+        'a postgresql URL without a host',
+        ['keys', 'list'],
+        { DATABASE_URL: 'postgresql:///keys' },
+        'error: DATABASE_URL needs a host and a database name: postgresql://user:pass@host:port/db.',
+      ],
       ['an empty sqlite: path', ['keys', 'list'], { DATABASE_URL: 'sqlite:' }, 'needs a file path'],
       ['a mysql URL without a database', ['migrate'], { DATABASE_URL: 'mysql://root@127.0.0.1:3306' }, 'needs a host and a database name'],
-      ['a bad API_SECRET_MODE', ['keys', 'list'], { API_SECRET_MODE: 'per-key' }, 'error: API_SECRET_MODE must be shared or derived, got "per-key".'],
-      ['a short API_SHARED_SECRET', ['keys', 'list'], { API_SHARED_SECRET: 'short-secret-0123' }, 'error: API_SHARED_SECRET must be at least 32 characters (it has 17); try `openssl rand -base64 48`.'],
-      ['a short previous secret', ['keys', 'list'], { API_SHARED_SECRET_PREVIOUS: `${SHARED},tiny-old-secret` }, 'API_SHARED_SECRET_PREVIOUS (entry 2) must be at least 32 characters'],
-      ['a previous secret without a current one', ['keys', 'list'], { API_SHARED_SECRET: '', API_SHARED_SECRET_PREVIOUS: SHARED }, `error: ${new PreviousSecretWithoutCurrentError().message}`],
+      [
+        'a bad API_SECRET_MODE',
+        ['keys', 'list'],
+        { API_SECRET_MODE: 'per-key' },
+        'error: API_SECRET_MODE must be shared or derived, got "per-key".',
+      ],
+      [
+        'a short API_SHARED_SECRET',
+        ['keys', 'list'],
+        { API_SHARED_SECRET: 'short-secret-0123' },
+        'error: API_SHARED_SECRET must be at least 32 characters (it has 17); try `openssl rand -base64 48`.',
+      ],
+      [
+        'a short previous secret',
+        ['keys', 'list'],
+        { API_SHARED_SECRET_PREVIOUS: `${SHARED},tiny-old-secret` },
+        'API_SHARED_SECRET_PREVIOUS (entry 2) must be at least 32 characters',
+      ],
+      [
+        'a previous secret without a current one',
+        ['keys', 'list'],
+        { API_SHARED_SECRET: '', API_SHARED_SECRET_PREVIOUS: SHARED },
+        `error: ${new PreviousSecretWithoutCurrentError().message}`,
+      ],
     ])('%s', async (_name, args, extraEnv, message) => {
       const result = await runCli(args, { env: { ...env, ...extraEnv } });
       if (message instanceof RegExp && message.source.startsWith('Usage')) {
@@ -396,8 +437,8 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
 
     it('every command has help (exit 0)', async () => {
       const results = await Promise.all(
-        [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['keys', 'rotate'], ['migrate'], ['request'], ['sign']].map(
-          (command) => runCli([...command, '--help']),
+        [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['keys', 'rotate'], ['migrate'], ['request'], ['sign']].map((command) =>
+          runCli([...command, '--help']),
         ),
       );
       for (const result of results) expect(ok(result)).toMatch(/^Usage: service-auth /);
@@ -411,13 +452,7 @@ describe('service-auth CLI on SQLite: migrate and keys', () => {
 });
 
 /** The CLI on a database server: the URL of a fresh scratch database, and how the CLI names it. */
-function serverSuite(
-  label: string,
-  scheme: string,
-  open: () => Promise<string>,
-  drop: () => Promise<void>,
-  available: boolean,
-) {
+function serverSuite(label: string, scheme: string, open: () => Promise<string>, drop: () => Promise<void>, available: boolean) {
   let url: string;
   let env: Record<string, string>;
   beforeAll(async () => {
@@ -474,14 +509,25 @@ function serverSuite(
 
 const MYSQL_DB = scratchDatabaseName('service_auth_cli_test');
 describeWithMysql('service-auth CLI on MySQL/MariaDB', () =>
-  serverSuite('MySQL/MariaDB', 'mysql:', () => createScratchMysqlDatabase(MYSQL_DB), () => dropScratchMysqlDatabase(MYSQL_DB), MYSQL_URL !== undefined),
+  serverSuite(
+    'MySQL/MariaDB',
+    'mysql:',
+    () => createScratchMysqlDatabase(MYSQL_DB),
+    () => dropScratchMysqlDatabase(MYSQL_DB),
+    MYSQL_URL !== undefined,
+  ),
 );
 
 const POSTGRES_DB = scratchDatabaseName('service_auth_cli_test');
 describeWithPostgres('service-auth CLI on PostgreSQL', () => {
   describe('postgres:// URLs', () =>
-    serverSuite('PostgreSQL', 'postgres:', () => createScratchPostgresDatabase(POSTGRES_DB), () => dropScratchPostgresDatabase(POSTGRES_DB), POSTGRES_URL !== undefined),
-  );
+    serverSuite(
+      'PostgreSQL',
+      'postgres:',
+      () => createScratchPostgresDatabase(POSTGRES_DB),
+      () => dropScratchPostgresDatabase(POSTGRES_DB),
+      POSTGRES_URL !== undefined,
+    ));
   describe('postgresql:// URLs', () =>
     serverSuite(
       'PostgreSQL',
@@ -489,6 +535,5 @@ describeWithPostgres('service-auth CLI on PostgreSQL', () => {
       async () => (await createScratchPostgresDatabase(`${POSTGRES_DB}_2`)).replace(/^postgres:/, 'postgresql:'),
       () => dropScratchPostgresDatabase(`${POSTGRES_DB}_2`),
       POSTGRES_URL !== undefined,
-    ),
-  );
+    ));
 });

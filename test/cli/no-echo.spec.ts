@@ -56,39 +56,140 @@ describe('service-auth never echoes a value in an error (issue 10, finding 10)',
     ['a value given to a flag', () => request('--json=' + SECRET), 2, "error: unknown option '--json' (its value is not shown)"],
     ['an unknown option of keys list', () => ['keys', 'list', '--servce=' + NAME_LIKE_SECRET], 2, "error: unknown option '--servce'"],
     // Bad option values.
-    ['--service=<value>', () => ['keys', 'create', '--service=' + SECRET], 2, "error: option '--service <name>': the value given is invalid."],
-    ['--service <value>', () => ['keys', 'create', '--service', SECRET], 2, "error: option '--service <name>': the value given is invalid."],
+    [
+      '--service=<value>',
+      () => ['keys', 'create', '--service=' + SECRET],
+      2,
+      "error: option '--service <name>': the value given is invalid.",
+    ],
+    [
+      '--service <value>',
+      () => ['keys', 'create', '--service', SECRET],
+      2,
+      "error: option '--service <name>': the value given is invalid.",
+    ],
     ['--service of keys list', () => ['keys', 'list', '--service', SECRET], 2, "option '--service <name>': the value given is invalid."],
-    ['--expires', () => ['keys', 'create', '--service', 'orders', '--expires', SECRET], 2, "error: option '--expires <when>': the value given is invalid. the expiry must be"],
-    ['--expires in the past', () => ['keys', 'create', '--service', 'orders', '--expires', '2001-01-01'], 2, 'the expiry must be in the future.'],
-    ['--overlap', () => ['keys', 'rotate', '--service', 'orders', '--overlap', SECRET], 2, "error: option '--overlap <duration>': the value given is invalid."],
+    [
+      '--expires',
+      () => ['keys', 'create', '--service', 'orders', '--expires', SECRET],
+      2,
+      "error: option '--expires <when>': the value given is invalid. the expiry must be",
+    ],
+    [
+      '--expires in the past',
+      () => ['keys', 'create', '--service', 'orders', '--expires', '2001-01-01'],
+      2,
+      'the expiry must be in the future.',
+    ],
+    [
+      '--overlap',
+      () => ['keys', 'rotate', '--service', 'orders', '--overlap', SECRET],
+      2,
+      "error: option '--overlap <duration>': the value given is invalid.",
+    ],
     ['--key', () => ['request', 'GET', url, '--key', SECRET], 2, "error: option '--key <apiKey>': the value given is invalid."],
-    ['--scheme', () => request('--scheme', SECRET), 2, "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0."],
+    [
+      '--scheme',
+      () => request('--scheme', SECRET),
+      2,
+      "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0.",
+    ],
     ['--timeout', () => request('--timeout', SECRET), 2, "error: option '--timeout <seconds>': the value given is invalid."],
-    ['a short --secret', () => ['request', 'GET', url, '--key', KEY, '--secret', 'S3cr3t/short'], 2, 'error: the secret must be at least 32 characters (it has 12).'],
+    [
+      'a short --secret',
+      () => ['request', 'GET', url, '--key', KEY, '--secret', 'S3cr3t/short'],
+      2,
+      'error: the secret must be at least 32 characters (it has 12).',
+    ],
     ['a header without a colon', () => request('-H', SECRET), 2, "error: invalid header (-H number 1): expected 'Name: value'."],
     ['an X-API-* header', () => request('-H', `X-API-${KEY_LIKE_SECRET}: x`), 2, 'error: header X-API-* is set by service-auth itself'],
-    ['a --data-file that does not exist', () => ['request', 'POST', url, '--key', KEY, '--secret', GOOD_SECRET, '--data-file', `/nonexistent/${SECRET}`], 2, 'error: cannot read the --data-file: ENOENT.'],
+    [
+      'a --data-file that does not exist',
+      () => ['request', 'POST', url, '--key', KEY, '--secret', GOOD_SECRET, '--data-file', `/nonexistent/${SECRET}`],
+      2,
+      'error: cannot read the --data-file: ENOENT.',
+    ],
     ['a body on a GET', () => request('--data', SECRET), 2, 'error: a GET request cannot have a body.'],
-    ['--data with --data-file', () => request('--data', SECRET, '--data-file', SECRET), 2, /^error: option '--data <body>' cannot be used with option '--data-file <path>'$/],
+    [
+      '--data with --data-file',
+      () => request('--data', SECRET, '--data-file', SECRET),
+      2,
+      /^error: option '--data <body>' cannot be used with option '--data-file <path>'$/,
+    ],
     // Bad arguments.
-    ['an invalid API key to revoke', () => ['keys', 'revoke', SECRET], 2, "error: argument 'apiKey': the value given is invalid. an API key is 16 to 128 characters"],
-    ['a bad HTTP method', () => ['request', SECRET, url, '--key', KEY, '--secret', GOOD_SECRET], 2, 'error: invalid HTTP method: give 1 to 20 letters'],
-    ['a URL that is no URL', () => ['request', 'GET', SECRET, '--key', KEY, '--secret', GOOD_SECRET], 2, 'error: invalid URL: give an absolute http:// or https:// URL.'],
-    ['a URL of another scheme', () => ['sign', 'GET', `ftp://user:${KEY_LIKE_SECRET}@host/x`, '--key', KEY, '--secret', GOOD_SECRET], 2, 'error: invalid URL: only http:// and https:// are supported.'],
+    [
+      'an invalid API key to revoke',
+      () => ['keys', 'revoke', SECRET],
+      2,
+      "error: argument 'apiKey': the value given is invalid. an API key is 16 to 128 characters",
+    ],
+    [
+      'a bad HTTP method',
+      () => ['request', SECRET, url, '--key', KEY, '--secret', GOOD_SECRET],
+      2,
+      'error: invalid HTTP method: give 1 to 20 letters',
+    ],
+    [
+      'a URL that is no URL',
+      () => ['request', 'GET', SECRET, '--key', KEY, '--secret', GOOD_SECRET],
+      2,
+      'error: invalid URL: give an absolute http:// or https:// URL.',
+    ],
+    [
+      'a URL of another scheme',
+      () => ['sign', 'GET', `ftp://user:${KEY_LIKE_SECRET}@host/x`, '--key', KEY, '--secret', GOOD_SECRET],
+      2,
+      'error: invalid URL: only http:// and https:// are supported.',
+    ],
     ['an unknown command', () => [SECRET], 2, 'error: unknown command (run service-auth --help)'],
     ['an unknown command that looks like a name', () => [NAME_LIKE_SECRET.slice(0, 12) + 'x'], 2, 'error: unknown command'],
     ['an unknown keys command', () => ['keys', SECRET], 2, 'error: unknown command (run service-auth --help)'],
     // Excess arguments.
-    ['an extra argument to keys list', () => ['keys', 'list', SECRET], 2, "error: too many arguments for 'list'. Expected 0 arguments but got 1."],
-    ['an extra argument to migrate', () => ['migrate', SECRET], 2, "error: too many arguments for 'migrate'. Expected 0 arguments but got 1."],
+    [
+      'an extra argument to keys list',
+      () => ['keys', 'list', SECRET],
+      2,
+      "error: too many arguments for 'list'. Expected 0 arguments but got 1.",
+    ],
+    [
+      'an extra argument to migrate',
+      () => ['migrate', SECRET],
+      2,
+      "error: too many arguments for 'migrate'. Expected 0 arguments but got 1.",
+    ],
     ['an extra argument to request', () => request(SECRET), 2, "error: too many arguments for 'request'. Expected 2 arguments but got 3."],
-    ['an extra argument after a flag', () => ['keys', 'create', '--service', 'orders', '--json', SECRET], 2, "error: too many arguments for 'create'."],
+    [
+      'an extra argument after a flag',
+      () => ['keys', 'create', '--service', 'orders', '--json', SECRET],
+      2,
+      "error: too many arguments for 'create'.",
+    ],
     // Failures after good input.
-    ['a well-formed key that does not exist', () => ['keys', 'revoke', KEY_LIKE_SECRET], 1, 'error: no such API key (see `service-auth keys list --all`).'],
-    ['a well-formed service without a key', () => ['keys', 'rotate', '--service', NAME_LIKE_SECRET], 1, 'error: the service has no active API key to rotate'],
-    ['an unreachable server', () => ['request', 'GET', url, '--key', KEY, '--secret', SECRET], 1, /^error: GET http:\/\/127\.0\.0\.1:[0-9]+\/items failed: /],
-    ['an unreachable server, secret from the environment', () => ['request', 'GET', url, '--key', KEY], 1, 'failed: ', { SERVICE_AUTH_SECRET: SECRET }],
+    [
+      'a well-formed key that does not exist',
+      () => ['keys', 'revoke', KEY_LIKE_SECRET],
+      1,
+      'error: no such API key (see `service-auth keys list --all`).',
+    ],
+    [
+      'a well-formed service without a key',
+      () => ['keys', 'rotate', '--service', NAME_LIKE_SECRET],
+      1,
+      'error: the service has no active API key to rotate',
+    ],
+    [
+      'an unreachable server',
+      () => ['request', 'GET', url, '--key', KEY, '--secret', SECRET],
+      1,
+      /^error: GET http:\/\/127\.0\.0\.1:[0-9]+\/items failed: /,
+    ],
+    [
+      'an unreachable server, secret from the environment',
+      () => ['request', 'GET', url, '--key', KEY],
+      1,
+      'failed: ',
+      { SERVICE_AUTH_SECRET: SECRET },
+    ],
     // A rest parameter: jest would take a fifth named parameter for `done` on the rows without an environment.
   ])('%s', async (...row) => {
     const [, args, code, message, extraEnv] = row;
@@ -104,20 +205,40 @@ describe('service-auth never echoes a value in an error (issue 10, finding 10)',
 
 describe('error redaction (cli/error-redaction.ts)', () => {
   it.each([
-    ["error: option '--key <apiKey>' argument 'a' is invalid.' is invalid. x' is invalid. reason", "error: option '--key <apiKey>': the value given is invalid. reason"],
+    [
+      "error: option '--key <apiKey>' argument 'a' is invalid.' is invalid. x' is invalid. reason",
+      "error: option '--key <apiKey>': the value given is invalid. reason",
+    ],
     ["error: unknown option '--a=b'\n(Did you mean --all?)", "error: unknown option '--a' (its value is not shown) (Did you mean --all?)"],
     ["error: unknown option '--bad\nname'", 'error: unknown option'],
     ["error: unknown option '--x'\n(Did you mean s3cr3t!?)", "error: unknown option '--x'"],
-    ["error: option '--secret <secret>' value 'abc' from env 'SERVICE_AUTH_SECRET' is invalid.", "error: option '--secret <secret>': the value of SERVICE_AUTH_SECRET is invalid."],
-    ["error: command-argument value 'x' is invalid for argument 'a'.' is invalid for argument 'apiKey'. why", "error: argument 'apiKey': the value given is invalid. why"],
+    [
+      "error: option '--secret <secret>' value 'abc' from env 'SERVICE_AUTH_SECRET' is invalid.",
+      "error: option '--secret <secret>': the value of SERVICE_AUTH_SECRET is invalid.",
+    ],
+    [
+      "error: command-argument value 'x' is invalid for argument 'a'.' is invalid for argument 'apiKey'. why",
+      "error: argument 'apiKey': the value given is invalid. why",
+    ],
     ["error: unknown command 'kyes'\n(Did you mean keys?)", "error: unknown command 'kyes' (Did you mean keys?)"],
-    ["error: too many arguments. Expected 0 arguments but got 1.\n", 'error: too many arguments. Expected 0 arguments but got 1.'],
+    ['error: too many arguments. Expected 0 arguments but got 1.\n', 'error: too many arguments. Expected 0 arguments but got 1.'],
   ])('rewrites %j', (text, expected) => {
     expect(withoutCommanderValues(text)).toBe(expected);
   });
 
   it('hides typed option values and the secrets of the environment, longest first', () => {
-    const argv = ['request', 'GET', 'http://x/', '--key', 'key-value-1', '--secret=secret-value-2', '-Hheader-value-3', '--json', 'after-flag-4', 'x'];
+    const argv = [
+      'request',
+      'GET',
+      'http://x/',
+      '--key',
+      'key-value-1',
+      '--secret=secret-value-2',
+      '-Hheader-value-3',
+      '--json',
+      'after-flag-4',
+      'x',
+    ];
     const text = 'key-value-1 secret-value-2 header-value-3 after-flag-4 env-secret-5 previous-secret-6 http://x/ GET x';
     expect(redactInput(text, argv, { SERVICE_AUTH_SECRET: 'env-secret-5', API_SHARED_SECRET_PREVIOUS: 'a,previous-secret-6' })).toBe(
       '[hidden] [hidden] [hidden] [hidden] [hidden] [hidden] http://x/ GET x',

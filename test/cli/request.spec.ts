@@ -71,7 +71,18 @@ describe('service-auth request and sign, against a running app', () => {
 
     it('--json prints {status, statusText, headers, body}; --data is sent as JSON; --secret works too', async () => {
       const result = await runCli(
-        ['request', 'post', `${t.baseUrl}/items`, '--data', '{"total":12,"note":"ünïcode"}', '--key', apiKey, '--secret', TEST_SECRET, '--json'],
+        [
+          'request',
+          'post',
+          `${t.baseUrl}/items`,
+          '--data',
+          '{"total":12,"note":"ünïcode"}',
+          '--key',
+          apiKey,
+          '--secret',
+          TEST_SECRET,
+          '--json',
+        ],
         { env: {} },
       );
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
@@ -94,8 +105,18 @@ describe('service-auth request and sign, against a running app', () => {
 
     it('-H adds headers to the signed request (here a Content-Type other than the default JSON)', async () => {
       const result = await cli(
-        'request', 'POST', `${t.baseUrl}/items`, '--key', apiKey, '--data', 'total=12&note=a+b',
-        '-H', 'Content-Type: application/x-www-form-urlencoded', '--header', 'X-Trace: abc', '--json',
+        'request',
+        'POST',
+        `${t.baseUrl}/items`,
+        '--key',
+        apiKey,
+        '--data',
+        'total=12&note=a+b',
+        '-H',
+        'Content-Type: application/x-www-form-urlencoded',
+        '--header',
+        'X-Trace: abc',
+        '--json',
       );
       expect(result.code).toBe(0);
       expect(JSON.parse(JSON.parse(result.stdout).body)).toEqual({ caller: 'orders', body: { total: '12', note: 'a b' } });
@@ -111,7 +132,18 @@ describe('service-auth request and sign, against a running app', () => {
       const get = await cli('request', 'GET', `${t.baseUrl}/items/3?a=1`, '--key', apiKey, '--scheme', 'rfc9421', '--json');
       expect({ code: get.code, stderr: get.stderr }).toEqual({ code: 0, stderr: '' });
       expect(JSON.parse(JSON.parse(get.stdout).body)).toEqual({ id: '3', caller: { apiKey, serviceName: 'orders', scheme: 'rfc9421' } });
-      const post = await cli('request', 'POST', `${t.baseUrl}/items`, '--key', apiKey, '--scheme', 'rfc9421', '--data', '{"n":7}', '--json');
+      const post = await cli(
+        'request',
+        'POST',
+        `${t.baseUrl}/items`,
+        '--key',
+        apiKey,
+        '--scheme',
+        'rfc9421',
+        '--data',
+        '{"n":7}',
+        '--json',
+      );
       expect(post.code).toBe(0);
       expect(JSON.parse(JSON.parse(post.stdout).body)).toEqual({ caller: 'orders', body: { n: 7 } });
       expect(t.log.calls).toEqual(['get:3', 'create']);
@@ -200,7 +232,9 @@ describe('service-auth request and sign, against a running app', () => {
       expect(Object.keys(headers)).toEqual(['Content-Type', 'Signature-Input', 'Signature', 'Content-Digest']);
       expect(headers['Content-Type']).toBe('application/json');
       expect(headers['Signature-Input']).toMatch(
-        new RegExp(`^sig1=\\("@method" "@authority" "@path" "@query" "content-type" "content-digest"\\);created=\\d+;keyid="${apiKey}";nonce="[A-Za-z0-9_-]{22}";alg="hmac-sha256"$`),
+        new RegExp(
+          `^sig1=\\("@method" "@authority" "@path" "@query" "content-type" "content-digest"\\);created=\\d+;keyid="${apiKey}";nonce="[A-Za-z0-9_-]{22}";alg="hmac-sha256"$`,
+        ),
       );
       expect(headers.Signature).toMatch(/^sig1=:[A-Za-z0-9+/]{43}=:$/);
       expect(headers['Content-Digest']).toMatch(/^sha-256=:[A-Za-z0-9+/]{43}=:$/);
@@ -250,29 +284,114 @@ describe('service-auth request and sign, against a running app', () => {
     const TYPED_VALUE = 'Typed-Value-Looking-Like-A-Secret-0123456789';
     const url = () => `${t.baseUrl}/items/1`;
     it.each<[string, () => string[], Record<string, string> | undefined, string | RegExp]>([
-      ['no secret anywhere', () => ['request', 'GET', url(), '--key', apiKey], { SERVICE_AUTH_SECRET: '' }, 'error: no secret: set SERVICE_AUTH_SECRET (or pass --secret).'],
-      ['a short secret', () => ['request', 'GET', url(), '--key', apiKey, '--secret', 'too-short-secret'], undefined, 'error: the secret must be at least 32 characters (it has 16).'],
+      [
+        'no secret anywhere',
+        () => ['request', 'GET', url(), '--key', apiKey],
+        { SERVICE_AUTH_SECRET: '' },
+        'error: no secret: set SERVICE_AUTH_SECRET (or pass --secret).',
+      ],
+      [
+        'a short secret',
+        () => ['request', 'GET', url(), '--key', apiKey, '--secret', 'too-short-secret'],
+        undefined,
+        'error: the secret must be at least 32 characters (it has 16).',
+      ],
       ['no --key', () => ['request', 'GET', url()], undefined, "error: required option '--key <apiKey>' not specified"],
       ['a malformed key', () => ['sign', 'GET', url(), '--key', 'bad key!'], undefined, /an API key is 16 to 128 characters/],
-      ['the secret given as the key (not echoed)', () => ['sign', 'GET', url(), '--key', `${TEST_SECRET}!`], undefined, "error: option '--key <apiKey>': the value given is invalid. an API key is 16 to 128 characters"],
-      ['a relative URL', () => ['request', 'GET', '/items/1', '--key', apiKey], undefined, 'error: invalid URL: give an absolute http:// or https:// URL.'],
+      [
+        'the secret given as the key (not echoed)',
+        () => ['sign', 'GET', url(), '--key', `${TEST_SECRET}!`],
+        undefined,
+        "error: option '--key <apiKey>': the value given is invalid. an API key is 16 to 128 characters",
+      ],
+      [
+        'a relative URL',
+        () => ['request', 'GET', '/items/1', '--key', apiKey],
+        undefined,
+        'error: invalid URL: give an absolute http:// or https:// URL.',
+      ],
       ['an ftp URL', () => ['sign', 'GET', 'ftp://example.com/x', '--key', apiKey], undefined, 'only http:// and https:// are supported'],
-      ['a bad method', () => ['request', 'GE T', url(), '--key', apiKey], undefined, 'error: invalid HTTP method: give 1 to 20 letters, e.g. GET or POST.'],
-      ['a GET with a body', () => ['request', 'GET', url(), '--key', apiKey, '--data', '{}'], undefined, 'error: a GET request cannot have a body.'],
-      ['--data with --data-file', () => ['request', 'POST', url(), '--key', apiKey, '--data', '{}', '--data-file', 'x.json'], undefined, /cannot be used with/],
-      ['a missing --data-file', () => ['request', 'POST', url(), '--key', apiKey, '--data-file', '/nonexistent/body.json'], undefined, 'error: cannot read the --data-file: ENOENT.'],
-      ['a header without a colon', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'X-Trace abc'], undefined, `error: invalid header (-H number 1): expected 'Name: value'.`],
-      ['a Host header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Host: evil.example'], undefined, 'error: header Host is set by service-auth itself'],
-      ['an X-API-* header', () => ['sign', 'GET', url(), '--key', apiKey, '-H', 'X-API-Signature: v1=00'], undefined, 'error: header X-API-Signature is set by service-auth itself'],
-      ['a Signature-Input header', () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Signature-Input: sig1=()'], undefined, 'error: header Signature-Input is set by service-auth itself'],
-      ['a Content-Digest header', () => ['sign', 'POST', url(), '--key', apiKey, '--scheme', 'rfc9421', '-H', 'content-digest: sha-256=:AA==:'], undefined, 'error: header Content-Digest is set by service-auth itself'],
-      ['an unknown scheme', () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'], undefined, "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0."],
+      [
+        'a bad method',
+        () => ['request', 'GE T', url(), '--key', apiKey],
+        undefined,
+        'error: invalid HTTP method: give 1 to 20 letters, e.g. GET or POST.',
+      ],
+      [
+        'a GET with a body',
+        () => ['request', 'GET', url(), '--key', apiKey, '--data', '{}'],
+        undefined,
+        'error: a GET request cannot have a body.',
+      ],
+      [
+        '--data with --data-file',
+        () => ['request', 'POST', url(), '--key', apiKey, '--data', '{}', '--data-file', 'x.json'],
+        undefined,
+        /cannot be used with/,
+      ],
+      [
+        'a missing --data-file',
+        () => ['request', 'POST', url(), '--key', apiKey, '--data-file', '/nonexistent/body.json'],
+        undefined,
+        'error: cannot read the --data-file: ENOENT.',
+      ],
+      [
+        'a header without a colon',
+        () => ['request', 'GET', url(), '--key', apiKey, '-H', 'X-Trace abc'],
+        undefined,
+        `error: invalid header (-H number 1): expected 'Name: value'.`,
+      ],
+      [
+        'a Host header',
+        () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Host: evil.example'],
+        undefined,
+        'error: header Host is set by service-auth itself',
+      ],
+      [
+        'an X-API-* header',
+        () => ['sign', 'GET', url(), '--key', apiKey, '-H', 'X-API-Signature: v1=00'],
+        undefined,
+        'error: header X-API-Signature is set by service-auth itself',
+      ],
+      [
+        'a Signature-Input header',
+        () => ['request', 'GET', url(), '--key', apiKey, '-H', 'Signature-Input: sig1=()'],
+        undefined,
+        'error: header Signature-Input is set by service-auth itself',
+      ],
+      [
+        'a Content-Digest header',
+        () => ['sign', 'POST', url(), '--key', apiKey, '--scheme', 'rfc9421', '-H', 'content-digest: sha-256=:AA==:'],
+        undefined,
+        'error: header Content-Digest is set by service-auth itself',
+      ],
+      [
+        'an unknown scheme',
+        () => ['request', 'GET', url(), '--key', apiKey, '--scheme', 'v2'],
+        undefined,
+        "error: option '--scheme <scheme>': the value given is invalid. Allowed choices are v1, rfc9421, v0.",
+      ],
       ['a bad timeout', () => ['request', 'GET', url(), '--key', apiKey, '--timeout', 'soon'], undefined, /give a number of seconds/],
       ['no URL', () => ['request', 'GET', '--key', apiKey], undefined, "error: missing required argument 'url'"],
       // No option's value is ever echoed, even one that is not a known secret (a mistyped option name).
-      ['a mistyped --secret=value', () => ['request', 'GET', url(), '--key', apiKey, `--secert=${TYPED_VALUE}`], undefined, /^error: unknown option '--secert/],
-      ['a mistyped --secret value', () => ['sign', 'GET', url(), '--key', apiKey, '--secret-typo', TYPED_VALUE], undefined, "error: unknown option '--secret-typo'"],
-      ['a value given to a bad --scheme', () => ['sign', 'GET', url(), '--key', apiKey, `--scheme=${TYPED_VALUE}`], undefined, /the value given is invalid/],
+      [
+        'a mistyped --secret=value',
+        () => ['request', 'GET', url(), '--key', apiKey, `--secert=${TYPED_VALUE}`],
+        undefined,
+        /^error: unknown option '--secert/,
+      ],
+      [
+        'a mistyped --secret value',
+        () => ['sign', 'GET', url(), '--key', apiKey, '--secret-typo', TYPED_VALUE],
+        undefined,
+        "error: unknown option '--secret-typo'",
+      ],
+      [
+        'a value given to a bad --scheme',
+        () => ['sign', 'GET', url(), '--key', apiKey, `--scheme=${TYPED_VALUE}`],
+        undefined,
+        /the value given is invalid/,
+      ],
       ['a value given to a bad --key', () => ['sign', 'GET', url(), `--key=${TYPED_VALUE}!`], undefined, /the value given is invalid/],
     ])('%s', async (_name, args, extraEnv, message) => {
       const result = await runCli(args(), { env: { ...env, ...extraEnv } });

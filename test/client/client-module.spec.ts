@@ -1,7 +1,15 @@
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
-import { ApiKeyAuthConfigurationError, InvalidClientOptionError, NoPeerForOriginError, ServiceAuthClientModule, SigningService, UnknownPeerError, type ServiceAuthClientModuleOptions } from '../../lib/client/index.js';
+import {
+  ApiKeyAuthConfigurationError,
+  InvalidClientOptionError,
+  NoPeerForOriginError,
+  ServiceAuthClientModule,
+  SigningService,
+  UnknownPeerError,
+  type ServiceAuthClientModuleOptions,
+} from '../../lib/client/index.js';
 import { FakePeer } from '../signing/fake-peer.js';
 import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 

@@ -25,7 +25,7 @@ describe('ServiceAuthClientModule options', () => {
     expect(resolveServiceAuthClientOptions({ apiKey: KEY, secret: SECRET, scheme: 'v0' })).toMatchObject({ scheme: 'v0' });
   });
 
-  it('peers, by origin (case and default port normalised), the module scheme as each peer\'s default', () => {
+  it("peers, by origin (case and default port normalised), the module scheme as each peer's default", () => {
     expect(
       resolveServiceAuthClientOptions({
         scheme: 'v0',
@@ -64,11 +64,26 @@ describe('ServiceAuthClientModule options', () => {
     ['a baseUrl with a query', { peers: { a: peer('http://billing:3000/?x=1') } }, 'peers.a.baseUrl', 'without a path, query'],
     ['a baseUrl with an empty query', { peers: { a: peer('http://billing:3000?') } }, 'peers.a.baseUrl', 'without a path, query'],
     ['a baseUrl with a fragment', { peers: { a: peer('http://billing:3000#x') } }, 'peers.a.baseUrl', 'fragment'],
-    ['a baseUrl with a password', { peers: { a: peer(`http://svc:${SECRET}@billing:3000`) } }, 'peers.a.baseUrl', 'without user or password'],
-    ['two peers on one origin', { peers: { a: peer('http://billing:3000'), b: peer('http://BILLING:3000/') } }, 'peers.b.baseUrl', 'has the origin of peer `a` (http://billing:3000)'],
+    [
+      'a baseUrl with a password',
+      { peers: { a: peer(`http://svc:${SECRET}@billing:3000`) } },
+      'peers.a.baseUrl',
+      'without user or password',
+    ],
+    [
+      'two peers on one origin',
+      { peers: { a: peer('http://billing:3000'), b: peer('http://BILLING:3000/') } },
+      'peers.b.baseUrl',
+      'has the origin of peer `a` (http://billing:3000)',
+    ],
     ['a peer with a short secret', { peers: { a: peer('http://a', 'short') } }, 'peers.a.secret', 'must be at least 32 characters.'],
     ['a peer without a key', { peers: { a: { baseUrl: 'http://a', secret: SECRET } } }, 'peers.a.apiKey', 'is required'],
-    ['a peer with a bad scheme', { peers: { a: { ...peer('http://a'), scheme: 'v9' } } }, 'peers.a.scheme', "must be 'v1', 'rfc9421' or 'v0'"],
+    [
+      'a peer with a bad scheme',
+      { peers: { a: { ...peer('http://a'), scheme: 'v9' } } },
+      'peers.a.scheme',
+      "must be 'v1', 'rfc9421' or 'v0'",
+    ],
     ['a mistyped peer option', { peers: { a: { ...peer('http://a'), base_url: 'http://b' } } }, 'peers.a.base_url', 'is not an option'],
   ])('%s: InvalidClientOptionError on `%#`', (_name, options, option, problem) => {
     const error = errorOf(options);

@@ -22,15 +22,11 @@ interface Run {
 /** Runs the client-only app as plain Node on the built package, with the server-side packages unresolvable. */
 function runClientApp(entry: string, options: unknown, calls: unknown[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', join(FIXTURES, 'deny-server-packages.mjs'), join(FIXTURES, 'client-only-app.mjs')],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, ENTRY: entry, CLIENT_OPTIONS: JSON.stringify(options), CALLS: JSON.stringify(calls) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, ['--import', join(FIXTURES, 'deny-server-packages.mjs'), join(FIXTURES, 'client-only-app.mjs')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ENTRY: entry, CLIENT_OPTIONS: JSON.stringify(options), CALLS: JSON.stringify(calls) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -69,7 +65,7 @@ describe.each(ADAPTERS)('a client app without TypeORM installed (nestjs-service-
     expect(run.stderr).toMatch(/Cannot find (package|module) '(@nestjs\/typeorm|typeorm|@nestjs\/throttler)'/);
   });
 
-  it('forRoot({ peers }) signs calls that each verifier accepts, with that peer\'s credentials', async () => {
+  it("forRoot({ peers }) signs calls that each verifier accepts, with that peer's credentials", async () => {
     const options = {
       peers: {
         billing: { baseUrl: billing.baseUrl, apiKey: billingKey, secret: BILLING_SECRET },

@@ -14,11 +14,14 @@ describe('one build per app: CommonJS and ESM each load alone and keep class ide
   it.each([
     ['CommonJS (require, dist/cjs)', 'check.cjs', 'cjs'],
     ['ESM (import, dist/lib)', 'check.mjs', 'esm'],
-  ])('%s: a signed request passes the global guard and @UseGuards(ApiKeyGuard), app filters catch ServiceAuthException, the rate limit counts, on Express and Fastify', async (_name, file, label) => {
-    const result = await run(process.execPath, [join(FORMATS, file), 'express', 'fastify'], { cwd: FORMATS, timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(describeRun(`node ${file}`, result));
-    expect(result.stdout.trim().split('\n')).toEqual([`ok ${label} express`, `ok ${label} fastify`]);
-  });
+  ])(
+    '%s: a signed request passes the global guard and @UseGuards(ApiKeyGuard), app filters catch ServiceAuthException, the rate limit counts, on Express and Fastify',
+    async (_name, file, label) => {
+      const result = await run(process.execPath, [join(FORMATS, file), 'express', 'fastify'], { cwd: FORMATS, timeoutMs: 60_000 });
+      if (result.code !== 0) throw new Error(describeRun(`node ${file}`, result));
+      expect(result.stdout.trim().split('\n')).toEqual([`ok ${label} express`, `ok ${label} fastify`]);
+    },
+  );
 
   it("a MemoryThrottlerStorage of the other build still limits: the guard's instanceof misses it and takes the general path", async () => {
     const result = await run(process.execPath, [join(FORMATS, 'check.mjs'), 'express'], {

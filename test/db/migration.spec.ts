@@ -1,6 +1,13 @@
 import { jest } from '@jest/globals';
 import { DataSource, DataSourceOptions, type QueryRunner } from 'typeorm';
-import { AddApiKeyRateLimit1764400000000, ApiKey, ApiKeyAuthConfigurationError, apiKeyAuthMigrations, CreateApiKeysTable1764300000000, UnsupportedDatabaseError } from '../../lib/index.js';
+import {
+  AddApiKeyRateLimit1764400000000,
+  ApiKey,
+  ApiKeyAuthConfigurationError,
+  apiKeyAuthMigrations,
+  CreateApiKeysTable1764300000000,
+  UnsupportedDatabaseError,
+} from '../../lib/index.js';
 import { describeWithMysql, describeWithPostgres, postgresOptions, scratchDatabaseName, sqliteOptions } from '../support/databases.js';
 import { createScratchMysqlDatabase, dropScratchMysqlDatabase } from '../support/mysql-scratch.js';
 import { createScratchPostgresDatabase, dropScratchPostgresDatabase } from '../support/postgres-scratch.js';
@@ -241,7 +248,10 @@ describe('the migrations on another database', () => {
       const query = jest.fn(async () => undefined);
       const addColumn = jest.fn(async () => undefined);
       const runner = { connection: { options: { type } }, query, addColumn, dropColumn: addColumn } as unknown as QueryRunner;
-      for (const step of [() => new AddApiKeyRateLimit1764400000000().up(runner), () => new AddApiKeyRateLimit1764400000000().down(runner)]) {
+      for (const step of [
+        () => new AddApiKeyRateLimit1764400000000().up(runner),
+        () => new AddApiKeyRateLimit1764400000000().down(runner),
+      ]) {
         await expect(step()).rejects.toThrow(UnsupportedDatabaseError);
       }
       expect(query).not.toHaveBeenCalled();

@@ -5,7 +5,15 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
-import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyService, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError } from '../../lib/index.js';
+import {
+  ApiKey,
+  ApiKeyAuthConfigurationError,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  ApiKeyService,
+  SUPPORTED_DATABASE_TYPES,
+  UnsupportedDatabaseError,
+} from '../../lib/index.js';
 import { TypeOrmApiKeyStore } from '../../lib/stores/typeorm-api-key.store.js';
 import { assertCliBuilt } from '../support/cli.js';
 
@@ -84,21 +92,33 @@ describe('an app on an unsupported database fails at startup with UnsupportedDat
   }, 60_000);
 
   it.each<[string, () => Promise<Record<string, unknown>>, boolean]>([
-    ['mssql through forRoot()', async () => ({ type: 'mssql', host: '127.0.0.1', port: await closedPort(), username: 'sa', password: 'x' }), false],
+    [
+      'mssql through forRoot()',
+      async () => ({ type: 'mssql', host: '127.0.0.1', port: await closedPort(), username: 'sa', password: 'x' }),
+      false,
+    ],
     ['sqljs through forRoot()', async () => ({ type: 'sqljs' }), false],
-    ['cockroachdb (the pg driver, a closed port) through forRootAsync()', async () => ({ type: 'cockroachdb', host: '127.0.0.1', port: await closedPort(), username: 'root', database: 'x' }), true],
-  ])('%s', async (_name, options, async) => {
-    const typeorm = await options();
-    const run = await runApp(typeorm, async);
-    expect(run.code).toBe(1);
-    expect(run.output).not.toContain('APP STARTED');
-    expect(run.output).toContain(
-      `UnsupportedDatabaseError: nestjs-service-auth: the TypeORM data source of the api_keys table has type "${String(typeorm.type)}", which is not supported. ${SUPPORTED_LIST}`,
-    );
-    // TypeORM may log its first failed attempt; it never gets to a second one (3 s later).
-    expect(run.output).not.toMatch(/Retrying \(2\)/);
-    expect(run.ms).toBeLessThan(20_000);
-  }, 60_000);
+    [
+      'cockroachdb (the pg driver, a closed port) through forRootAsync()',
+      async () => ({ type: 'cockroachdb', host: '127.0.0.1', port: await closedPort(), username: 'root', database: 'x' }),
+      true,
+    ],
+  ])(
+    '%s',
+    async (_name, options, async) => {
+      const typeorm = await options();
+      const run = await runApp(typeorm, async);
+      expect(run.code).toBe(1);
+      expect(run.output).not.toContain('APP STARTED');
+      expect(run.output).toContain(
+        `UnsupportedDatabaseError: nestjs-service-auth: the TypeORM data source of the api_keys table has type "${String(typeorm.type)}", which is not supported. ${SUPPORTED_LIST}`,
+      );
+      // TypeORM may log its first failed attempt; it never gets to a second one (3 s later).
+      expect(run.output).not.toMatch(/Retrying \(2\)/);
+      expect(run.ms).toBeLessThan(20_000);
+    },
+    60_000,
+  );
 });
 
 describe('the startup check in the app (forRootAsync, named data sources)', () => {
@@ -125,7 +145,13 @@ describe('the startup check in the app (forRootAsync, named data sources)', () =
   it('checks only the default data source, which holds the key table: another one may be anything', async () => {
     @Module({
       imports: [
-        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [ApiKey], migrations: apiKeyAuthMigrations, migrationsRun: true }),
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: [ApiKey],
+          migrations: apiKeyAuthMigrations,
+          migrationsRun: true,
+        }),
         TypeOrmModule.forRootAsync({
           name: 'reports',
           useFactory: async () => ({ type: 'mssql', host: '127.0.0.1' }),

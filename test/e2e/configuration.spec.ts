@@ -3,7 +3,17 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKey, ApiKeyAuthConfigurationError, ApiKeyAuthModule, apiKeyAuthMigrations, InvalidOptionError, MissingSecretError, PreviousSecretWithoutCurrentError, WeakSecretError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
+import {
+  ApiKey,
+  ApiKeyAuthConfigurationError,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  InvalidOptionError,
+  MissingSecretError,
+  PreviousSecretWithoutCurrentError,
+  WeakSecretError,
+  type ApiKeyAuthModuleOptions,
+} from '../../lib/index.js';
 import { ADAPTERS, buildTestControllers, HandlerLog, TEST_SECRET, type AdapterName } from '../support/test-app.js';
 
 type ErrorClass = new (...args: never[]) => Error;
@@ -24,9 +34,7 @@ async function boot(adapter: AdapterName, auth: ApiKeyAuthModuleOptions | undefi
         migrationsRun: true,
         logging: false,
       }),
-      async
-        ? ApiKeyAuthModule.forRootAsync({ useFactory: async () => auth ?? {} })
-        : ApiKeyAuthModule.forRoot(auth ?? {}),
+      async ? ApiKeyAuthModule.forRootAsync({ useFactory: async () => auth ?? {} }) : ApiKeyAuthModule.forRoot(auth ?? {}),
     ],
     controllers: buildTestControllers(new HandlerLog()),
   })
@@ -81,8 +89,18 @@ describe.each(ADAPTERS)('startup configuration (%s)', (adapter) => {
       ['failedAttempts.ttlMs: -1', { failedAttempts: { limit: 3, ttlMs: -1 } }, InvalidOptionError, ['`failedAttempts.ttlMs`']],
       ['nonces.maxEntries: 0', { nonces: { maxEntries: 0 } }, InvalidOptionError, ['`nonces.maxEntries`']],
       ['keyCache.ttlMs: NaN', { keyCache: { ttlMs: Number.NaN } }, InvalidOptionError, ['`keyCache.ttlMs`']],
-      ['a malformed signing.apiKey', { signing: { apiKey: 'short', secret: TEST_SECRET } }, InvalidOptionError, ['`signing.apiKey`', '16 to 128']],
-      ['a weak signing.secret', { signing: { apiKey: 'A'.repeat(32), secret: SHORT } }, InvalidOptionError, ['`signing.secret`', 'at least 32']],
+      [
+        'a malformed signing.apiKey',
+        { signing: { apiKey: 'short', secret: TEST_SECRET } },
+        InvalidOptionError,
+        ['`signing.apiKey`', '16 to 128'],
+      ],
+      [
+        'a weak signing.secret',
+        { signing: { apiKey: 'A'.repeat(32), secret: SHORT } },
+        InvalidOptionError,
+        ['`signing.secret`', 'at least 32'],
+      ],
     ])('refuses %s', async (_case, options, errorClass, messageParts) => {
       await expectRefusal(boot(adapter, { secrets: [TEST_SECRET], ...options }, async), errorClass, ...messageParts);
     });

@@ -83,7 +83,14 @@ describe.each(ADAPTERS)('credentials (%s)', (adapter) => {
       const long = 'K'.repeat(60) + '_-' + 'k9'.repeat(33);
       expect([short.length, long.length]).toEqual([16, 128]);
       for (const key of [short, long]) {
-        await repository.insert({ apiKey: key, serviceName: 'edge', createdAt: new Date(), revokedAt: null, expiresAt: null, lastUsedAt: null });
+        await repository.insert({
+          apiKey: key,
+          serviceName: 'edge',
+          createdAt: new Date(),
+          revokedAt: null,
+          expiresAt: null,
+          lastUsedAt: null,
+        });
       }
       for (const [key, nonce] of [
         [short, 'n'.repeat(16)],
@@ -113,7 +120,9 @@ describe.each(ADAPTERS)('credentials (%s)', (adapter) => {
         const res = await send(t, { target: '/items/1', headers: headersWith({ [header.toLowerCase()]: undefined }) });
         expectRejected(t, res, 401, 'missing_credentials');
         const hint = 'Scheme v1 needs X-API-Key, X-API-Timestamp, X-API-Nonce and X-API-Signature (PROTOCOL.md).';
-        expect(res.json.message).toBe(header === 'X-API-Nonce' ? 'Missing header(s): X-API-Nonce.' : `Missing header(s): ${header}. ${hint}`);
+        expect(res.json.message).toBe(
+          header === 'X-API-Nonce' ? 'Missing header(s): X-API-Nonce.' : `Missing header(s): ${header}. ${hint}`,
+        );
       },
     );
 
@@ -170,7 +179,10 @@ describe.each(ADAPTERS)('credentials (%s)', (adapter) => {
       'answers 401 when %s is sent twice, even with the same valid value',
       async (header) => {
         const headers = headersWith({});
-        const res = await send(t, { target: '/items/1', headers: { ...headers, [header]: [headers[header] as string, headers[header] as string] } });
+        const res = await send(t, {
+          target: '/items/1',
+          headers: { ...headers, [header]: [headers[header] as string, headers[header] as string] },
+        });
         expectRejected(t, res, 401, 'malformed_credentials');
       },
     );
@@ -193,7 +205,9 @@ describe.each(ADAPTERS)('credentials (%s)', (adapter) => {
 
     it('answers 401 for a v1 request without a Host header (HTTP/1.0)', async () => {
       const headers = sign(t, { apiKey, secret: TEST_SECRET, host: '' });
-      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      const lines = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
       const res = await sendRawText(t, `GET /items/1 HTTP/1.0\r\n${lines}\r\n`);
       expect(res.status).toBe(401);
       expect(JSON.parse(res.body)).toMatchObject({ statusCode: 401, code: 'malformed_credentials' });

@@ -108,9 +108,13 @@ describe.each(ADAPTERS)('hardening (%s)', (adapter) => {
       const { signatureChecks } = instrument(t);
       const body = JSON.stringify({ pad: 'p'.repeat(60) });
       expect(Buffer.byteLength(body)).toBeGreaterThan(64);
-      const res = await sendSigned(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }, {
-        'content-type': 'application/json',
-      });
+      const res = await sendSigned(
+        t,
+        { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body },
+        {
+          'content-type': 'application/json',
+        },
+      );
       expectRejected(t, res, 413, 'body_too_large');
       expect(res.json.error).toBe('Payload Too Large');
       expect(signatureChecks).not.toHaveBeenCalled();
@@ -119,9 +123,13 @@ describe.each(ADAPTERS)('hardening (%s)', (adapter) => {
     it('accepts a body of exactly the limit', async () => {
       const body = JSON.stringify({ pad: 'p'.repeat(64 - 10) });
       expect(Buffer.byteLength(body)).toBe(64);
-      const res = await sendSigned(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }, {
-        'content-type': 'application/json',
-      });
+      const res = await sendSigned(
+        t,
+        { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body },
+        {
+          'content-type': 'application/json',
+        },
+      );
       expect(res.status).toBe(201);
       expect(t.log.calls).toEqual(['create']);
     });

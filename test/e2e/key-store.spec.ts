@@ -48,7 +48,7 @@ describe.each(ADAPTERS)('keyStore: an ApiKeyStore of the app (%s)', (adapter) =>
     expectRejected(t, await sendSigned(t, { apiKey: 'UnknownToTheStore0123456789abcd', secret: TEST_SECRET }), 401, 'invalid_signature');
   });
 
-  it("refuses a key of the api_keys table: the store replaces the table", async () => {
+  it('refuses a key of the api_keys table: the store replaces the table', async () => {
     const { apiKey } = await t.keys.create('billing');
     expectRejected(t, await sendSigned(t, { apiKey, secret: TEST_SECRET }), 401, 'invalid_signature');
     expect(store.lookups).toContain(apiKey);

@@ -85,7 +85,10 @@ describe.each(ADAPTERS)('limits (%s)', (adapter) => {
 
       it('answers its unsigned and malformed requests 429 too, without running anything', async () => {
         expectRejected(t, await send(t, { target: '/items/1' }), 429, 'too_many_failed_attempts');
-        const malformed = await send(t, { target: '/items/1', headers: { 'x-api-key': 'short', 'x-api-timestamp': 'x', 'x-api-signature': 'y' } });
+        const malformed = await send(t, {
+          target: '/items/1',
+          headers: { 'x-api-key': 'short', 'x-api-timestamp': 'x', 'x-api-signature': 'y' },
+        });
         expectRejected(t, malformed, 429, 'too_many_failed_attempts');
         expectRetryAfter(malformed, 60);
       });

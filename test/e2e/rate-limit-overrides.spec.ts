@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller, Get, Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ApiKeyAuthConfigurationError, InvalidOptionError, RateLimit, ServiceCaller, type ApiKeyAuthModuleOptions, type ServiceCallerInfo } from '../../lib/index.js';
+import {
+  ApiKeyAuthConfigurationError,
+  InvalidOptionError,
+  RateLimit,
+  ServiceCaller,
+  type ApiKeyAuthModuleOptions,
+  type ServiceCallerInfo,
+} from '../../lib/index.js';
 import { createRedisClient, redisBackends, redisReady } from '../../lib/redis/index.js';
 import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
 import { expectAuthError, expectRetryAfter, sendSigned } from '../support/signed-request.js';

@@ -27,7 +27,12 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('never verifies the body as empty: a POST signed over no body but carrying one is refused', async () => {
       const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items' });
-      const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'application/json' }, body: JSON_BODY });
+      const res = await send(t, {
+        method: 'POST',
+        target: '/items',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON_BODY,
+      });
       expectRejected(t, res, 401, 'unverifiable_body');
     });
 
@@ -96,8 +101,20 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('accepts a signed urlencoded body', async () => {
       const body = 'a=1&b=two+words';
-      const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body, contentType: 'application/x-www-form-urlencoded' });
-      const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const headers = sign(t, {
+        apiKey,
+        secret: TEST_SECRET,
+        method: 'POST',
+        target: '/items',
+        body,
+        contentType: 'application/x-www-form-urlencoded',
+      });
+      const res = await send(t, {
+        method: 'POST',
+        target: '/items',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
       expect(res.status).toBe(201);
       expect(res.json.body).toEqual({ a: '1', b: 'two words' });
     });
@@ -122,7 +139,12 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('never runs the handler for a signed body without Content-Type', async () => {
       const body = '{"a":1}';
-      const res = await send(t, { method: 'POST', target: '/items', headers: sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }), body });
+      const res = await send(t, {
+        method: 'POST',
+        target: '/items',
+        headers: sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }),
+        body,
+      });
       if (adapter === 'express') {
         // Express leaves such a body unread: the guard cannot verify it.
         expectRejected(t, res, 401, 'unverifiable_body');
@@ -162,7 +184,12 @@ describe.each(ADAPTERS)('raw body (%s)', (adapter) => {
 
     it('refuses a text/plain body whose bytes differ from the signed ones', async () => {
       const headers = sign(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: 'signed', contentType: 'text/plain' });
-      const res = await send(t, { method: 'POST', target: '/items', headers: { ...headers, 'content-type': 'text/plain' }, body: 'altered' });
+      const res = await send(t, {
+        method: 'POST',
+        target: '/items',
+        headers: { ...headers, 'content-type': 'text/plain' },
+        body: 'altered',
+      });
       expectRejected(t, res, 401, 'invalid_signature');
     });
   });

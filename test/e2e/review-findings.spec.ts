@@ -5,7 +5,17 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AllowServices, ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, Public, PublicRestrictedRouteError, type NonceStore } from '../../lib/index.js';
+import {
+  AllowServices,
+  ApiKey,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  ApiKeyGuard,
+  ApiKeyService,
+  Public,
+  PublicRestrictedRouteError,
+  type NonceStore,
+} from '../../lib/index.js';
 import { freePort } from '../support/redis-server.js';
 import {
   expectAuthError,
@@ -163,7 +173,10 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
 
     it('refuses the host before checking the signature', async () => {
       const caller = await a.keys.create('orders');
-      const headers = { ...sign(a, { apiKey: caller.apiKey, secret: TEST_SECRET, host: 'elsewhere:1' }), 'x-api-signature': `v1=${'0'.repeat(64)}` };
+      const headers = {
+        ...sign(a, { apiKey: caller.apiKey, secret: TEST_SECRET, host: 'elsewhere:1' }),
+        'x-api-signature': `v1=${'0'.repeat(64)}`,
+      };
       expectRejected(a, await send(a, { target: '/items/1', host: 'elsewhere:1', headers }), 401, 'host_not_allowed');
     });
 
@@ -189,7 +202,12 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
       const body = 'amount=1&to=attacker';
       const spec = { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body, contentType: 'application/json' };
       const headers = sign(t, spec);
-      const res = await send(t, { method: 'POST', target: '/items', body, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } });
+      const res = await send(t, {
+        method: 'POST',
+        target: '/items',
+        body,
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expectRejected(t, res, 401, 'invalid_signature');
     });
 
@@ -200,7 +218,12 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
       expect(ok.status).toBe(201);
       t.log.calls.length = 0;
       const headers = sign(t, { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body });
-      const twice = await send(t, { method: 'POST', target: '/items', body, headers: { ...headers, 'content-type': ['application/json', 'text/plain'] } });
+      const twice = await send(t, {
+        method: 'POST',
+        target: '/items',
+        body,
+        headers: { ...headers, 'content-type': ['application/json', 'text/plain'] },
+      });
       expectRejected(t, twice, 401, 'malformed_credentials');
     });
   });
@@ -216,7 +239,8 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
     it('answers failures over the limit 429, and still accepts a valid request from that address', async () => {
       const caller = await t.keys.create('orders');
       const localAddress = '127.0.0.2';
-      const bad = () => send(t, { target: '/items/1', localAddress, headers: { ...sign(t, { apiKey: caller.apiKey, secret: 'w'.repeat(40) }) } });
+      const bad = () =>
+        send(t, { target: '/items/1', localAddress, headers: { ...sign(t, { apiKey: caller.apiKey, secret: 'w'.repeat(40) }) } });
       for (let i = 0; i < 3; i++) expectAuthError(await bad(), 401, 'invalid_signature');
       const blocked = await bad();
       expectAuthError(blocked, 429, 'too_many_failed_attempts');
@@ -246,7 +270,10 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
         const other = await sendSigned(t, { apiKey: caller.apiKey, secret, timestampSeconds: nowSeconds() + 400 });
         expect(other.headers['x-api-server-time-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
         // No signature for a request whose credentials do not parse.
-        const malformed = await send(t, { target: '/items/1', headers: { 'x-api-key': 'short', 'x-api-timestamp': '1', 'x-api-signature': 'x' } });
+        const malformed = await send(t, {
+          target: '/items/1',
+          headers: { 'x-api-key': 'short', 'x-api-timestamp': '1', 'x-api-signature': 'x' },
+        });
         expectAuthError(malformed, 401, 'malformed_credentials');
         expect(malformed.headers['x-api-server-time-signature']).toBeUndefined();
       } finally {
@@ -303,14 +330,22 @@ describe.each(ADAPTERS)('security review findings (%s)', (adapter: AdapterName) 
       const plain = Buffer.from('{"n":1}');
       const body = encoding === 'gzip' ? gzipSync(plain) : encoding === 'br' ? brotliCompressSync(plain) : deflateSync(plain);
       const caller = await t.keys.create('orders');
-      const headers = { ...sign(t, { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }), 'content-type': 'application/json', 'content-encoding': encoding };
+      const headers = {
+        ...sign(t, { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }),
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+      };
       expectRejected(t, await send(t, { method: 'POST', target: '/items', body, headers }), 415, 'unsupported_content_encoding');
     });
 
     it('accepts Content-Encoding: identity', async () => {
       const caller = await t.keys.create('orders');
       const body = '{"n":1}';
-      const res = await sendSigned(t, { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body }, { 'content-encoding': 'identity' });
+      const res = await sendSigned(
+        t,
+        { apiKey: caller.apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body },
+        { 'content-encoding': 'identity' },
+      );
       expect(res.status).toBe(201);
     });
   });
@@ -340,8 +375,19 @@ describe.each(ADAPTERS)('failed attempts across guard instances (%s)', (adapter:
     class FeatureB {}
     @Module({
       imports: [
-        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [ApiKey], migrations: apiKeyAuthMigrations, migrationsRun: true }),
-        ApiKeyAuthModule.forRoot({ secrets: [TEST_SECRET], failedAttempts: { limit: 2, ttlMs: 60_000 }, isGlobal: true, globalGuard: false }),
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: [ApiKey],
+          migrations: apiKeyAuthMigrations,
+          migrationsRun: true,
+        }),
+        ApiKeyAuthModule.forRoot({
+          secrets: [TEST_SECRET],
+          failedAttempts: { limit: 2, ttlMs: 60_000 },
+          isGlobal: true,
+          globalGuard: false,
+        }),
         FeatureA,
         FeatureB,
       ],

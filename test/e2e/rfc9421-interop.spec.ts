@@ -23,7 +23,9 @@ function libraryAccepts(t: TestApp, received: Received, apiKey: string, secret: 
   return httpbis.verifyMessage(
     {
       keyLookup: async (params) =>
-        params.keyid === apiKey ? { id: apiKey, algs: ['hmac-sha256'], verify: createVerifier(Buffer.from(secret, 'utf8'), 'hmac-sha256') } : null,
+        params.keyid === apiKey
+          ? { id: apiKey, algs: ['hmac-sha256'], verify: createVerifier(Buffer.from(secret, 'utf8'), 'hmac-sha256') }
+          : null,
       requiredParams: ['created', 'keyid', 'nonce'],
       requiredFields: ['@method', '@authority', '@path', '@query'],
     },
@@ -92,14 +94,20 @@ describe.each(ADAPTERS)('rfc9421 interop with http-message-signatures (%s)', (ad
     });
 
     it('DELETE on a route restricted to billing-admin, by a billing-admin key', async () => {
-      const res = await sendWire(t, await librarySigned(t, { apiKey: adminKey, secret: TEST_SECRET, method: 'DELETE', target: '/items/9' }));
+      const res = await sendWire(
+        t,
+        await librarySigned(t, { apiKey: adminKey, secret: TEST_SECRET, method: 'DELETE', target: '/items/9' }),
+      );
       expect(res.status).toBe(200);
       expect(t.log.calls).toEqual(['delete:9']);
     });
 
     it("derived mode: the key is the UTF-8 bytes of the key's derived secret (hex text, not decoded)", async () => {
       const { apiKey: key, secret } = await derived.keys.create('orders');
-      const ok = await sendWire(derived, await librarySigned(derived, { apiKey: key, secret: secret!, method: 'POST', target: '/items', body: '{}' }));
+      const ok = await sendWire(
+        derived,
+        await librarySigned(derived, { apiKey: key, secret: secret!, method: 'POST', target: '/items', body: '{}' }),
+      );
       expect(ok.status).toBe(201);
       derived.log.calls.length = 0;
       const decoded = await librarySigned(derived, { apiKey: key, secret: Buffer.from(secret!, 'hex') });
@@ -107,7 +115,12 @@ describe.each(ADAPTERS)('rfc9421 interop with http-message-signatures (%s)', (ad
     });
 
     it('with a wrong secret, or a body that does not match its Content-Digest, they are refused', async () => {
-      expectRejected(t, await sendWire(t, await librarySigned(t, { apiKey, secret: 'another-secret-that-is-long-enough-0123456789' })), 401, 'invalid_signature');
+      expectRejected(
+        t,
+        await sendWire(t, await librarySigned(t, { apiKey, secret: 'another-secret-that-is-long-enough-0123456789' })),
+        401,
+        'invalid_signature',
+      );
       const wire = await librarySigned(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: '{"amount":1}' });
       expectRejected(t, await sendWire(t, { ...wire, body: Buffer.from('{"amount":9}') }), 401, 'invalid_signature');
     });

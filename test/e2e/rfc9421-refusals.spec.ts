@@ -35,7 +35,10 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
   it('the unchanged requests are accepted (so each refusal below is the rule tested)', async () => {
     expect((await sendRfc9421(t, { apiKey, secret: TEST_SECRET, target: '/items/1?a=1' })).status).toBe(200);
     expect((await sendRfc9421(t, post({ headers: { 'X-Request-Id': 'r-1' } }))).status).toBe(201);
-    expect((await sendWire(t, await librarySigned(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: '{"n":1}' }))).status).toBe(201);
+    expect(
+      (await sendWire(t, await librarySigned(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: '{"n":1}' })))
+        .status,
+    ).toBe(201);
     expect(t.log.calls).toEqual(['get:1', 'create', 'create']);
   });
 
@@ -64,7 +67,9 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     });
 
     it('a body without any Content-Digest', async () => {
-      const res = await sendRfc9421(t, post({ components: ['@method', '@authority', '@path', '@query', 'content-type'] }), { 'content-digest': undefined });
+      const res = await sendRfc9421(t, post({ components: ['@method', '@authority', '@path', '@query', 'content-type'] }), {
+        'content-digest': undefined,
+      });
       expectRejected(t, res, 401, 'malformed_credentials');
       expect(res.json.message).toBe('A request with a body must cover "content-digest" in Signature-Input.');
     });
@@ -94,7 +99,12 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
 
     it('two labels with a keyid', async () => {
       const first = await librarySigned(t, { apiKey, secret: TEST_SECRET, label: 'sig1' });
-      const both = await librarySigned(t, { apiKey, secret: TEST_SECRET, label: 'sig2', existing: first.headers as Record<string, string> });
+      const both = await librarySigned(t, {
+        apiKey,
+        secret: TEST_SECRET,
+        label: 'sig2',
+        existing: first.headers as Record<string, string>,
+      });
       expect(String(both.headers['signature-input'])).toMatch(/^sig1=.*, sig2=/);
       const res = await sendWire(t, both);
       expectRejected(t, res, 401, 'malformed_credentials');
@@ -114,7 +124,9 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
 
     it('a Signature over 4096 bytes', async () => {
       const wire = rfc9421Request(t, { apiKey, secret: TEST_SECRET });
-      const res = await sendWire(t, wire, { signature: `${String(wire.headers.signature)}, pad=:${Buffer.alloc(3100).toString('base64')}:` });
+      const res = await sendWire(t, wire, {
+        signature: `${String(wire.headers.signature)}, pad=:${Buffer.alloc(3100).toString('base64')}:`,
+      });
       expectRejected(t, res, 401, 'malformed_credentials');
       expect(res.json.message).toBe('Signature may be at most 4096 bytes.');
     });
@@ -142,7 +154,11 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     });
 
     it('a covered header sent twice', async () => {
-      const res = await sendRfc9421(t, { apiKey, secret: TEST_SECRET, headers: { 'X-Request-Id': 'r-1' } }, { 'x-request-id': ['r-1', 'r-1'] });
+      const res = await sendRfc9421(
+        t,
+        { apiKey, secret: TEST_SECRET, headers: { 'X-Request-Id': 'r-1' } },
+        { 'x-request-id': ['r-1', 'r-1'] },
+      );
       expectRejected(t, res, 401, 'malformed_credentials');
     });
 
@@ -205,7 +221,12 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     it('the body with a Content-Digest that matches it (the signature covers the old one)', async () => {
       const wire = rfc9421Request(t, post());
       const body = Buffer.from('{"total":99.5}');
-      expectRejected(t, await sendWire(t, { ...wire, body }, { 'content-digest': protocol.formatContentDigest(body) }), 401, 'invalid_signature');
+      expectRejected(
+        t,
+        await sendWire(t, { ...wire, body }, { 'content-digest': protocol.formatContentDigest(body) }),
+        401,
+        'invalid_signature',
+      );
     });
 
     it('a sha-512 member added to Content-Digest that does not match the body', async () => {
@@ -215,7 +236,12 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     });
 
     it('the signature made with another secret, or a flipped byte', async () => {
-      expectRejected(t, await sendRfc9421(t, { apiKey, secret: 'another-secret-that-is-long-enough-0123456789' }), 401, 'invalid_signature');
+      expectRejected(
+        t,
+        await sendRfc9421(t, { apiKey, secret: 'another-secret-that-is-long-enough-0123456789' }),
+        401,
+        'invalid_signature',
+      );
       const wire = rfc9421Request(t, { apiKey, secret: TEST_SECRET });
       const mac = Buffer.from(/:([^:]+):/.exec(String(wire.headers.signature))![1], 'base64');
       mac[7] ^= 1;
@@ -229,7 +255,12 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     });
 
     it('an unknown key, correctly signed with the shared secret', async () => {
-      expectRejected(t, await sendRfc9421(t, { apiKey: 'UnknownKey0123456789abcdefghijkl', secret: TEST_SECRET }), 401, 'invalid_signature');
+      expectRejected(
+        t,
+        await sendRfc9421(t, { apiKey: 'UnknownKey0123456789abcdefghijkl', secret: TEST_SECRET }),
+        401,
+        'invalid_signature',
+      );
     });
 
     it('a revoked key, correctly signed', async () => {
@@ -267,7 +298,11 @@ describe.each(ADAPTERS)('rfc9421 refusals (%s)', (adapter) => {
     });
 
     it('is answered before the signature is checked: a stale request with a wrong secret is stale_timestamp', async () => {
-      const res = await sendRfc9421(t, { apiKey, secret: 'another-secret-that-is-long-enough-0123456789', createdSeconds: nowSeconds() - 400 });
+      const res = await sendRfc9421(t, {
+        apiKey,
+        secret: 'another-secret-that-is-long-enough-0123456789',
+        createdSeconds: nowSeconds() - 400,
+      });
       expectRejected(t, res, 401, 'stale_timestamp');
     });
   });

@@ -42,7 +42,12 @@ describe.each(ADAPTERS)('scheme rfc9421 (%s)', (adapter) => {
 
     it('accepts @request-target, any label, extra parameters and covered headers, a previous secret', async () => {
       const wires = [
-        rfc9421Request(t, { apiKey, secret: TEST_SECRET, target: '/items/2?a=1', components: ['@method', '@authority', '@request-target'] }),
+        rfc9421Request(t, {
+          apiKey,
+          secret: TEST_SECRET,
+          target: '/items/2?a=1',
+          components: ['@method', '@authority', '@request-target'],
+        }),
         rfc9421Request(t, { apiKey, secret: TEST_SECRET, label: 'orders-sig', tag: 'app-1', headers: { 'X-Request-Id': 'r-9' } }),
         rfc9421Request(t, { apiKey, secret: TEST_SECRET, parameters: ['keyid', 'nonce', 'created'] }),
         rfc9421Request(t, { apiKey, secret: TEST_PREVIOUS_SECRET }),
@@ -114,7 +119,7 @@ describe.each(ADAPTERS)('scheme rfc9421 (%s)', (adapter) => {
       }
     });
 
-    it('derived mode: signed with the key\'s derived secret; the master secret or another key\'s secret is refused', async () => {
+    it("derived mode: signed with the key's derived secret; the master secret or another key's secret is refused", async () => {
       const t = await createTestApp({ adapter, auth: { schemes: ['rfc9421'], secretMode: 'derived' } });
       try {
         const { apiKey, secret } = await t.keys.create('orders');
@@ -124,7 +129,12 @@ describe.each(ADAPTERS)('scheme rfc9421 (%s)', (adapter) => {
         t.log.calls.length = 0;
         expectRejected(t, await sendRfc9421(t, { apiKey, secret: TEST_SECRET }), 401, 'invalid_signature');
         expectRejected(t, await sendRfc9421(t, { apiKey: other, secret: secret! }), 401, 'invalid_signature');
-        const stale = await sendRfc9421(t, { apiKey, secret: secret!, createdSeconds: nowSeconds() - 1000, nonce: 'derived-stale-nonce-0001' });
+        const stale = await sendRfc9421(t, {
+          apiKey,
+          secret: secret!,
+          createdSeconds: nowSeconds() - 1000,
+          nonce: 'derived-stale-nonce-0001',
+        });
         expectRejected(t, stale, 401, 'stale_timestamp');
         const serverTime = String(stale.headers['x-api-server-time']);
         const fields = { apiKey, nonce: 'derived-stale-nonce-0001', serverTime };
@@ -155,7 +165,13 @@ describe.each(ADAPTERS)('scheme rfc9421 (%s)', (adapter) => {
       try {
         for (const t of [small, noRaw]) {
           const { apiKey } = await t.keys.create('orders');
-          const res = await sendRfc9421(t, { apiKey, secret: TEST_SECRET, method: 'POST', target: '/items', body: '{"total":12.5,"x":"0123456789"}' });
+          const res = await sendRfc9421(t, {
+            apiKey,
+            secret: TEST_SECRET,
+            method: 'POST',
+            target: '/items',
+            body: '{"total":12.5,"x":"0123456789"}',
+          });
           if (t === small) expectRejected(t, res, 413, 'body_too_large');
           else expectRejected(t, res, 401, 'unverifiable_body');
         }

@@ -88,8 +88,8 @@ describe.each(ADAPTERS)('store failures (%s)', (adapter) => {
    * rejection), must end the same way.
    */
   describe.each([
-    ['answering at once', <T,>(answer: () => T) => answer()],
-    ['answering with a promise', <T,>(answer: () => T) => Promise.resolve().then(answer)],
+    ['answering at once', <T>(answer: () => T) => answer()],
+    ['answering with a promise', <T>(answer: () => T) => Promise.resolve().then(answer)],
   ])('custom stores %s', (_shape, deliver) => {
     const state = { nonce: 'fresh' as 'fresh' | 'seen' | 'fail', counter: 'ok' as 'ok' | 'blocked' | 'fail' };
     const nonceStore = {

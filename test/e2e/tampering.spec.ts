@@ -53,11 +53,7 @@ describe.each(ADAPTERS)('v1 tampering and replay (%s)', (adapter) => {
    * proves the signature was otherwise valid and that the rejected copy did
    * not record the nonce.
    */
-  async function expectTamperingRejected(
-    spec: SignSpec,
-    tamper: (wire: Wire) => void,
-    code = 'invalid_signature',
-  ): Promise<void> {
+  async function expectTamperingRejected(spec: SignSpec, tamper: (wire: Wire) => void, code = 'invalid_signature'): Promise<void> {
     const genuine = signedWire(spec);
     const tampered: Wire = { ...genuine, headers: { ...genuine.headers } };
     tamper(tampered);
@@ -122,7 +118,9 @@ describe.each(ADAPTERS)('v1 tampering and replay (%s)', (adapter) => {
 
     it("another request's signature", () =>
       expectTamperingRejected(base(), (w) => {
-        w.headers['x-api-signature'] = sign(t, { ...base(), target: '/items/2', nonce: w.headers['x-api-nonce'] as string })['x-api-signature'];
+        w.headers['x-api-signature'] = sign(t, { ...base(), target: '/items/2', nonce: w.headers['x-api-nonce'] as string })[
+          'x-api-signature'
+        ];
       }));
   });
 
@@ -263,7 +261,13 @@ describe.each(ADAPTERS)('v1 tampering and replay (%s)', (adapter) => {
       const nonce = freshNonce();
       expect((await sendSigned(t, { ...base(), nonce })).status).toBe(200);
       t.log.calls.length = 0;
-      const other = await sendSigned(t, { apiKey: orders, secret: TEST_SECRET, nonce, target: '/items/2', timestampSeconds: nowSeconds() - 1 });
+      const other = await sendSigned(t, {
+        apiKey: orders,
+        secret: TEST_SECRET,
+        nonce,
+        target: '/items/2',
+        timestampSeconds: nowSeconds() - 1,
+      });
       expectRejected(t, other, 401, 'replayed_request');
     });
 

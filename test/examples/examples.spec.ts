@@ -4,7 +4,6 @@ import { ADAPTERS, createTestApp, TestApp, TEST_SECRET } from '../support/test-a
 
 const run = promisify(execFile);
 
-
 async function has(command: string): Promise<boolean> {
   try {
     await run('sh', ['-c', `command -v ${command}`]);

@@ -1,6 +1,16 @@
 import { jest } from '@jest/globals';
 import { DataSource, Repository, type DataSourceOptions } from 'typeorm';
-import { ApiKey, ApiKeyManagementError, apiKeyAuthMigrations, ApiKeyService, InvalidExpiryError, InvalidRateLimitError, InvalidServiceNameError, NoActiveKeyError, type ApiKeyAuthModuleOptions } from '../../lib/index.js';
+import {
+  ApiKey,
+  ApiKeyManagementError,
+  apiKeyAuthMigrations,
+  ApiKeyService,
+  InvalidExpiryError,
+  InvalidRateLimitError,
+  InvalidServiceNameError,
+  NoActiveKeyError,
+  type ApiKeyAuthModuleOptions,
+} from '../../lib/index.js';
 import { ApiKeyCache } from '../../lib/stores/api-key.cache.js';
 import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 import { TypeOrmApiKeyStore } from '../../lib/stores/typeorm-api-key.store.js';
@@ -167,7 +177,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
   describe('rate limits', () => {
     const perMinute = (limit: number) => ({ limit, ttlMs: 60_000 });
 
-    it('create() stores a key\'s own limit as <limit>/<ttlMs>, and the store hands it to the guard', async () => {
+    it("create() stores a key's own limit as <limit>/<ttlMs>, and the store hands it to the guard", async () => {
       const { service } = build();
       const created = await service.create('orders', { rateLimit: perMinute(1000) });
       expect(created.rateLimit).toEqual(perMinute(1000));
@@ -178,7 +188,7 @@ function serviceSuite(connect: () => Promise<DataSourceOptions>, cleanup: () => 
       expect((await new TypeOrmApiKeyStore(repository).findByKey(plain.apiKey))?.rateLimit).toBeNull();
     });
 
-    it('setRateLimit() sets and clears a key\'s limit, drops it from the cache, and is false for an unknown key', async () => {
+    it("setRateLimit() sets and clears a key's limit, drops it from the cache, and is false for an unknown key", async () => {
       const { service, cache } = build();
       const { apiKey } = await service.create('orders');
       expect((await cache.get(apiKey))?.rateLimit).toBeNull();

@@ -52,8 +52,7 @@ for (const database of APP_DATABASES) {
       });
       afterEach(() => jest.restoreAllMocks());
 
-      const lastUsed = async (apiKey: string) =>
-        (await t.app.get(DataSource).getRepository(ApiKey).findOneByOrFail({ apiKey })).lastUsedAt;
+      const lastUsed = async (apiKey: string) => (await t.app.get(DataSource).getRepository(ApiKey).findOneByOrFail({ apiKey })).lastUsedAt;
 
       it('makes no database write per request, then one batched UPDATE per minute for all the keys used', async () => {
         clockEarlyInAMinute();

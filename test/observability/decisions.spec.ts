@@ -4,7 +4,12 @@ import { gzipSync } from 'node:zlib';
 import type { Attributes } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { SERVICE_AUTH_ATTRIBUTES as A, SERVICE_AUTH_METRICS, type ApiKeyAuthModuleOptions, type ServiceAuthErrorCode } from '../../lib/index.js';
+import {
+  SERVICE_AUTH_ATTRIBUTES as A,
+  SERVICE_AUTH_METRICS,
+  type ApiKeyAuthModuleOptions,
+  type ServiceAuthErrorCode,
+} from '../../lib/index.js';
 import { createRedisClient, redisBackends, redisReady } from '../../lib/redis/index.js';
 import { GUARD_CODES } from '../adversarial/harness.js';
 import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
@@ -30,11 +35,26 @@ interface Key {
 }
 
 const accepted = (apiKey: string, method = 'GET', route = '/items/:id', scheme: 'v0' | 'v1' = 'v1'): Decision => ({
-  result: 'accepted', code: undefined, status: undefined, scheme, service: 'orders', apiKey, method, route,
+  result: 'accepted',
+  code: undefined,
+  status: undefined,
+  scheme,
+  service: 'orders',
+  apiKey,
+  method,
+  route,
 });
 
 const rejected = (code: ServiceAuthErrorCode, status: number, fields: Partial<Decision> = {}): Decision => ({
-  result: 'rejected', code, status, scheme: 'v1', service: undefined, apiKey: undefined, method: 'GET', route: '/items/:id', ...fields,
+  result: 'rejected',
+  code,
+  status,
+  scheme: 'v1',
+  service: undefined,
+  apiKey: undefined,
+  method: 'GET',
+  route: '/items/:id',
+  ...fields,
 });
 
 function expectAnswer(t: ObservedApp, res: WireResponse, status: number, code?: string): void {
@@ -73,7 +93,12 @@ const CASES: Case[] = [
     codes: ['missing_credentials', 'malformed_credentials'],
     async drive(t, key) {
       expectAnswer(t, await send(t, { target: '/items/1?token=abc' }), 401, 'missing_credentials');
-      expectAnswer(t, await send(t, { target: '/items/1', headers: { ...sign(t, key), 'x-api-key': 'short' } }), 401, 'malformed_credentials');
+      expectAnswer(
+        t,
+        await send(t, { target: '/items/1', headers: { ...sign(t, key), 'x-api-key': 'short' } }),
+        401,
+        'malformed_credentials',
+      );
       return [rejected('missing_credentials', 401, { scheme: undefined }), rejected('malformed_credentials', 401)];
     },
   },
@@ -164,7 +189,10 @@ const CASES: Case[] = [
       const wrong = { ...key, secret: 'another-secret-that-is-long-enough-0123456' };
       expectAnswer(t, await sendSigned(t, wrong), 401, 'invalid_signature');
       expectAnswer(t, await sendSigned(t, wrong), 429, 'too_many_failed_attempts');
-      return [rejected('invalid_signature', 401, { apiKey: key.apiKey }), rejected('too_many_failed_attempts', 429, { apiKey: key.apiKey })];
+      return [
+        rejected('invalid_signature', 401, { apiKey: key.apiKey }),
+        rejected('too_many_failed_attempts', 429, { apiKey: key.apiKey }),
+      ];
     },
   },
   {
@@ -242,7 +270,18 @@ describe.each(ADAPTERS)('metrics and audit events of each decision (%s)', (adapt
       await new Promise((r) => setTimeout(r, 20));
       expect(events.map(({ time, address, ...rest }) => rest)).toEqual(decisions);
       for (const event of events) {
-        expect(Object.keys(event).sort()).toEqual(['address', 'apiKey', 'code', 'method', 'result', 'route', 'scheme', 'service', 'status', 'time']);
+        expect(Object.keys(event).sort()).toEqual([
+          'address',
+          'apiKey',
+          'code',
+          'method',
+          'result',
+          'route',
+          'scheme',
+          'service',
+          'status',
+          'time',
+        ]);
         expect(event.address).toBe('127.0.0.1');
         expect(event.time).toBeInstanceOf(Date);
         expect(event.time.getTime()).toBeGreaterThanOrEqual(before);

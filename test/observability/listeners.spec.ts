@@ -76,7 +76,10 @@ describe.each(ADAPTERS)('listeners cannot change or delay an answer (%s)', (adap
 
     // The listener after the failing ones still got both events; the slow one has not finished.
     await new Promise((r) => setTimeout(r, 50));
-    expect(received.map((e) => [e.result, e.code])).toEqual([['accepted', undefined], ['rejected', 'invalid_signature']]);
+    expect(received.map((e) => [e.result, e.code])).toEqual([
+      ['accepted', undefined],
+      ['rejected', 'invalid_signature'],
+    ]);
     expect(slowDone).toEqual([]);
     const failures = logger.lines.filter((line) => line.startsWith('[error] An onAuthentication listener failed'));
     expect(failures.sort()).toEqual([
@@ -89,7 +92,9 @@ describe.each(ADAPTERS)('listeners cannot change or delay an answer (%s)', (adap
 
   it('a flood of failing listener calls writes a bounded number of log lines', async () => {
     const before = logger.lines.length;
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => sendSigned(t, { apiKey, secret: TEST_SECRET, target: `/items/${i}` })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => sendSigned(t, { apiKey, secret: TEST_SECRET, target: `/items/${i}` })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(200));
     await new Promise((r) => setTimeout(r, 50));
     const failures = logger.lines.slice(before).filter((line) => line.includes('listener failed'));

@@ -64,7 +64,9 @@ describe.each(ADAPTERS)('the meter (%s)', (adapter) => {
   });
 
   it('two apps recording to one provider add their attempts up, and the counts outlive a closed app', async () => {
-    const apps = await Promise.all([0, 1].map(() => createTestApp({ adapter, auth: { observability: { metrics: { meterProvider: provider } } } })));
+    const apps = await Promise.all(
+      [0, 1].map(() => createTestApp({ adapter, auth: { observability: { metrics: { meterProvider: provider } } } })),
+    );
     try {
       for (const t of apps) {
         const { apiKey } = await t.keys.create('orders');

@@ -9,10 +9,12 @@ import { ADAPTERS, createTestApp, TEST_SECRET, type TestApp } from '../support/t
 
 class Lines implements LoggerService {
   readonly lines: string[] = [];
-  private add = (level: string) => (message: unknown, ...params: unknown[]) => {
-    const context = params.length > 0 ? ` <${String(params[params.length - 1])}>` : '';
-    this.lines.push(`[${level}]${context} ${String(message)}`);
-  };
+  private add =
+    (level: string) =>
+    (message: unknown, ...params: unknown[]) => {
+      const context = params.length > 0 ? ` <${String(params[params.length - 1])}>` : '';
+      this.lines.push(`[${level}]${context} ${String(message)}`);
+    };
   log = this.add('log');
   error = this.add('error');
   warn = this.add('warn');
@@ -55,7 +57,11 @@ describe.each(ADAPTERS)('the refusal log (%s)', (adapter) => {
   it('at the level asked for, and at most maxPerMinute lines', async () => {
     const { t, logger, apiKey } = await app({ level: 'warn', maxPerMinute: 3 });
     for (let i = 0; i < 6; i++) expect((await sendSigned(t, { apiKey, secret: WRONG, target: `/items/${i}` })).status).toBe(401);
-    expect(refusalLines(logger)).toEqual([0, 1, 2].map((i) => `[warn] <ServiceAuthenticator> Rejected request from 127.0.0.1: invalid_signature (401), GET /items/${i}, key ${apiKey}`));
+    expect(refusalLines(logger)).toEqual(
+      [0, 1, 2].map(
+        (i) => `[warn] <ServiceAuthenticator> Rejected request from 127.0.0.1: invalid_signature (401), GET /items/${i}, key ${apiKey}`,
+      ),
+    );
   });
 
   it('refusalLog: false writes none', async () => {
@@ -99,7 +105,10 @@ describe('observability options', () => {
     [{ metrics: { meterProvider: {} } }, /observability\.metrics\.meterProvider` must be an OpenTelemetry MeterProvider/],
     [{ onAuthentication: 'log' }, /observability\.onAuthentication` must be a function/],
     [{ onAuthentication: [() => undefined, 42] }, /observability\.onAuthentication` must be a function/],
-    [{ refusalLog: { level: 'loud' } }, /observability\.refusalLog\.level` must be one of verbose, debug, log, warn, error, fatal, got "loud"/],
+    [
+      { refusalLog: { level: 'loud' } },
+      /observability\.refusalLog\.level` must be one of verbose, debug, log, warn, error, fatal, got "loud"/,
+    ],
     [{ refusalLog: { maxPerMinute: 0 } }, /observability\.refusalLog\.maxPerMinute` must be a positive integer, got 0/],
   ])('refuses %j', (observability, message) => {
     const resolve = () => resolveApiKeyAuthOptions({ ...base, observability: observability as never });
@@ -108,6 +117,10 @@ describe('observability options', () => {
   });
 
   it('defaults: metrics where available, no listener, refusals at debug, 60 a minute', () => {
-    expect(resolveApiKeyAuthOptions(base).observability).toEqual({ metrics: 'auto', listeners: [], refusalLog: { level: 'debug', maxPerMinute: 60 } });
+    expect(resolveApiKeyAuthOptions(base).observability).toEqual({
+      metrics: 'auto',
+      listeners: [],
+      refusalLog: { level: 'debug', maxPerMinute: 60 },
+    });
   });
 });

@@ -3,7 +3,12 @@
 import { Controller, Delete, Get, Post } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { AllowServices, InvalidOptionError, Public } from '../../lib/index.js';
-import { addServiceAuthSecurity, ApiServiceAuth, SERVICE_AUTH_SECURITY_SCHEMES as S, type OpenApiSignatureScheme } from '../../lib/swagger/index.js';
+import {
+  addServiceAuthSecurity,
+  ApiServiceAuth,
+  SERVICE_AUTH_SECURITY_SCHEMES as S,
+  type OpenApiSignatureScheme,
+} from '../../lib/swagger/index.js';
 import { ADAPTERS, createTestApp, type AdapterName } from '../support/test-app.js';
 
 @ApiServiceAuth({ schemes: ['v1', 'rfc9421'] })
@@ -78,7 +83,11 @@ describe.each(ADAPTERS)('OpenAPI document (%s)', (adapter) => {
 
   it('has one apiKey scheme per header of the accepted schemes', () => {
     const schemes = document.components?.securitySchemes ?? {};
-    expect(Object.fromEntries(Object.entries(schemes).map(([name, s]) => [name, { type: (s as any).type, in: (s as any).in, name: (s as any).name }]))).toEqual({
+    expect(
+      Object.fromEntries(
+        Object.entries(schemes).map(([name, s]) => [name, { type: (s as any).type, in: (s as any).in, name: (s as any).name }]),
+      ),
+    ).toEqual({
       [S.apiKey]: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
       [S.timestamp]: { type: 'apiKey', in: 'header', name: 'X-API-Timestamp' },
       [S.nonce]: { type: 'apiKey', in: 'header', name: 'X-API-Nonce' },

@@ -64,7 +64,12 @@ describe.each(ADAPTERS)('Terminus: in-memory nonce store and SQLite key table (%
     let res = await health(t);
     expect({ status: res.status, body: res.json }).toEqual({
       status: 200,
-      body: { status: 'ok', info: { keys: keysUp, nonces: { status: 'up', ...memory(0) } }, error: {}, details: { keys: keysUp, nonces: { status: 'up', ...memory(0) } } },
+      body: {
+        status: 'ok',
+        info: { keys: keysUp, nonces: { status: 'up', ...memory(0) } },
+        error: {},
+        details: { keys: keysUp, nonces: { status: 'up', ...memory(0) } },
+      },
     });
     for (let i = 0; i < 9; i++) expect((await sendSigned(t, { apiKey, secret: TEST_SECRET, target: `/items/${i}` })).status).toBe(200);
     res = await health(t);
@@ -92,7 +97,11 @@ describe.each(ADAPTERS)('Terminus: in-memory nonce store and SQLite key table (%
     await t.app.get(DataSource).destroy();
     const res = await health(t);
     expect(res.status).toBe(503);
-    expect(res.json.error.keys).toEqual({ status: 'down', reason: expect.stringMatching(/^The API key store failed \(\w+\)\.$/), responseTimeMs: expect.any(Number) });
+    expect(res.json.error.keys).toEqual({
+      status: 'down',
+      reason: expect.stringMatching(/^The API key store failed \(\w+\)\.$/),
+      responseTimeMs: expect.any(Number),
+    });
   });
 });
 
@@ -115,13 +124,22 @@ describeWithRedisServer('Terminus: Redis nonce store (a private redis-server the
 
     it('up; down while Redis is stopped; up again once it is back', async () => {
       const res = await health(t);
-      expect({ status: res.status, details: res.json.details }).toEqual({ status: 200, details: { keys: keysUp, nonces: { status: 'up', store: 'redis' } } });
+      expect({ status: res.status, details: res.json.details }).toEqual({
+        status: 200,
+        details: { keys: keysUp, nonces: { status: 'up', store: 'redis' } },
+      });
 
       await redis.kill();
       const down = await until(t, 503, 5_000);
       expect(down.status).toBe(503);
       expect(down.json.error).toEqual({
-        nonces: { status: 'down', store: 'redis', reason: expect.stringMatching(/^Redis is not connected \((connecting|reconnecting|close|end)\): signed requests are refused \(503\)\.$/) },
+        nonces: {
+          status: 'down',
+          store: 'redis',
+          reason: expect.stringMatching(
+            /^Redis is not connected \((connecting|reconnecting|close|end)\): signed requests are refused \(503\)\.$/,
+          ),
+        },
       });
       expect(down.json.info).toEqual({ keys: keysUp });
 
@@ -161,7 +179,10 @@ for (const database of APP_DATABASES.filter((d) => d.label !== 'SQLite')) {
         const url = new URL(direct.url!);
         proxy = await TcpProxy.start(Number(url.port || (options.mysql ? 3306 : 5432)));
         url.host = `127.0.0.1:${proxy.port}`;
-        t = await healthApp(adapter, options.mysql ? { mysql: { ...options.mysql, url: url.toString() } } : { postgres: { url: url.toString() } });
+        t = await healthApp(
+          adapter,
+          options.mysql ? { mysql: { ...options.mysql, url: url.toString() } } : { postgres: { url: url.toString() } },
+        );
       });
       afterAll(async () => {
         await t?.close();
@@ -176,7 +197,11 @@ for (const database of APP_DATABASES.filter((d) => d.label !== 'SQLite')) {
         const cut = await until(t, 503, 5_000);
         expect(cut.status).toBe(503);
         expect(cut.json.error).toEqual({
-          keys: { status: 'down', reason: expect.stringMatching(/^The API key store (failed \(\w+\)|did not answer within 500 ms)\.$/), responseTimeMs: expect.any(Number) },
+          keys: {
+            status: 'down',
+            reason: expect.stringMatching(/^The API key store (failed \(\w+\)|did not answer within 500 ms)\.$/),
+            responseTimeMs: expect.any(Number),
+          },
         });
         expect(cut.json.info.nonces).toEqual({ status: 'up', store: 'memory', size: 0, capacity: 1_000_000, free: 1_000_000 });
 
@@ -187,7 +212,11 @@ for (const database of APP_DATABASES.filter((d) => d.label !== 'SQLite')) {
         try {
           const stalled = await health(t);
           expect(stalled.status).toBe(503);
-          expect(stalled.json.error.keys).toEqual({ status: 'down', reason: 'The API key store did not answer within 500 ms.', responseTimeMs: expect.any(Number) });
+          expect(stalled.json.error.keys).toEqual({
+            status: 'down',
+            reason: 'The API key store did not answer within 500 ms.',
+            responseTimeMs: expect.any(Number),
+          });
         } finally {
           await proxy.restore();
         }

@@ -46,7 +46,11 @@ describe.each(['dist/lib/index.js', 'dist/cjs/index.js'])('%s in an app without 
 
   it('observability.metrics: true refuses to start, saying what to install', async () => {
     const run = await runPlainApp(entry, { metrics: true }, true);
-    expect(run).toEqual({ code: 0, otelLoadable: false, startupError: expect.stringMatching(/^OpenTelemetryApiMissingError: .*npm install @opentelemetry\/api/) });
+    expect(run).toEqual({
+      code: 0,
+      otelLoadable: false,
+      startupError: expect.stringMatching(/^OpenTelemetryApiMissingError: .*npm install @opentelemetry\/api/),
+    });
   });
 
   it('the same app with the package installed starts with metrics: true (the denial above is real)', async () => {

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
-import { createRedisClient, RedisAuthStateStore, RedisEvictionPolicyError, RedisKeyInvalidationBus, redisBackends } from '../../lib/redis/index.js';
+import {
+  createRedisClient,
+  RedisAuthStateStore,
+  RedisEvictionPolicyError,
+  RedisKeyInvalidationBus,
+  redisBackends,
+} from '../../lib/redis/index.js';
 import { ADMIT_SCRIPT } from '../../lib/redis/redis-scripts.js';
 import { DisposableRedisCluster, describeWithRedisCluster } from '../support/redis-cluster.js';
 import { commandCount, watchCommands } from '../support/redis-commands.js';
@@ -48,7 +54,10 @@ describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started 
       const port = cluster.nodes.map((n) => n.port).find((p) => masters.includes(p) === (role === 'master'))!;
       await cluster.command(port, 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
       try {
-        const error = await new RedisAuthStateStore(connect()).checkUsable().then(() => undefined, (e: unknown) => e);
+        const error = await new RedisAuthStateStore(connect()).checkUsable().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(RedisEvictionPolicyError);
         expect(error).toMatchObject({ node: `127.0.0.1:${port}`, policy: 'allkeys-lru' });
       } finally {
@@ -60,7 +69,15 @@ describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started 
       const client = connect();
       const store = new RedisAuthStateStore(client);
       await store.checkUsable();
-      const admission = { apiKey: 'ClusterKey0123456', nonce: 'cluster-nonce-0123456', nonceExpiresAtSeconds: Math.floor(Date.now() / 1000) + 60, limit: 5, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'service-auth-key' };
+      const admission = {
+        apiKey: 'ClusterKey0123456',
+        nonce: 'cluster-nonce-0123456',
+        nonceExpiresAtSeconds: Math.floor(Date.now() / 1000) + 60,
+        limit: 5,
+        ttlMs: 60_000,
+        blockDurationMs: 60_000,
+        throttlerName: 'service-auth-key',
+      };
       expect((await store.admit(admission)).outcome).toBe('admitted');
       const untagged = ['sa:ClusterKey0123456:n:x', 'sa:ClusterKey0123456:k:h', 'sa:ClusterKey0123456:k:b'];
       const slots = await Promise.all(untagged.map((key) => cluster.command(cluster.nodes[0].port, 'CLUSTER', 'KEYSLOT', key)));
@@ -196,7 +213,9 @@ describeWithRedisCluster('Redis Cluster: 3 masters with a replica each, started 
       expect(slowest).toBeLessThan(3_000);
       expect(seen[0]).toBe('503 nonce_store_unavailable');
       // After the failover, a request signed before it may be refused as stale (the new master may lack the last writes).
-      expect(new Set(seen.slice(0, -1))).toEqual(new Set(['503 nonce_store_unavailable', ...(seen.includes('401 stale_timestamp') ? ['401 stale_timestamp'] : [])]));
+      expect(new Set(seen.slice(0, -1))).toEqual(
+        new Set(['503 nonce_store_unavailable', ...(seen.includes('401 stale_timestamp') ? ['401 stale_timestamp'] : [])]),
+      );
       expect(a.log.calls).toEqual(['get:1']);
       // The other masters keep serving (a request signed in the second of the switch may be refused as stale).
       expect(elsewhereSeen.filter((s) => s !== '200' && s !== '401 stale_timestamp')).toEqual([]);

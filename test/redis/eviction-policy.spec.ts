@@ -1,5 +1,12 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { createRedisClient, RedisAuthStateStore, RedisEvictionPolicyError, RedisEvictionPolicyUnknownError, redisBackends, redisReady } from '../../lib/redis/index.js';
+import {
+  createRedisClient,
+  RedisAuthStateStore,
+  RedisEvictionPolicyError,
+  RedisEvictionPolicyUnknownError,
+  redisBackends,
+  redisReady,
+} from '../../lib/redis/index.js';
 import { ApiKeyAuthConfigurationError } from '../../lib/api-key-auth-configuration.errors.js';
 import { watchCommands } from '../support/redis-commands.js';
 import { DisposableRedis, describeWithRedisServer } from '../support/redis-server.js';
@@ -56,7 +63,10 @@ describeWithRedisServer('Redis eviction policy (redis-servers of its own)', () =
       async (policy) => {
         const redis = await start(['--maxmemory-policy', policy]);
         const { store } = open(redis);
-        const error = await store.checkUsable().then(() => undefined, (e: unknown) => e);
+        const error = await store.checkUsable().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(RedisEvictionPolicyError);
         expect(error).toBeInstanceOf(ApiKeyAuthConfigurationError);
         expect(error).toMatchObject({ node: `127.0.0.1:${redis.port}`, policy });
@@ -82,7 +92,10 @@ describeWithRedisServer('Redis eviction policy (redis-servers of its own)', () =
     it('refuses a Redis whose policy it cannot read (CONFIG and INFO renamed)', async () => {
       const redis = await start(['--rename-command', 'CONFIG', '', '--rename-command', 'INFO', '']);
       const { store } = open(redis, { enableReadyCheck: false });
-      const error = await store.checkUsable().then(() => undefined, (e: unknown) => e);
+      const error = await store.checkUsable().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(RedisEvictionPolicyUnknownError);
       expect((error as Error).message).toContain('could not read the maxmemory-policy');
     });
@@ -102,14 +115,21 @@ describeWithRedisServer('Redis eviction policy (redis-servers of its own)', () =
       const deadline = Date.now() + 3_000;
       let last: unknown;
       while (Date.now() < deadline && !(last instanceof RedisEvictionPolicyError)) {
-        last = await store.admit(admission()).then((r) => r.outcome, (e: unknown) => e);
+        last = await store.admit(admission()).then(
+          (r) => r.outcome,
+          (e: unknown) => e,
+        );
         outcomes.push(typeof last === 'string' ? last : 'error');
         await sleep(20);
       }
       expect(last).toBeInstanceOf(RedisEvictionPolicyError);
       expect(outcomes.every((o) => o === 'error')).toBe(true);
-      await expect(store.increment('10.0.0.1', 60_000, 10, 60_000, 'service-auth-failures')).rejects.toBeInstanceOf(RedisEvictionPolicyError);
-      await expect(store.recordOnce('EvictionKey0123456:abcdefghijklmnop', nowSeconds() + 300)).rejects.toBeInstanceOf(RedisEvictionPolicyError);
+      await expect(store.increment('10.0.0.1', 60_000, 10, 60_000, 'service-auth-failures')).rejects.toBeInstanceOf(
+        RedisEvictionPolicyError,
+      );
+      await expect(store.recordOnce('EvictionKey0123456:abcdefghijklmnop', nowSeconds() + 300)).rejects.toBeInstanceOf(
+        RedisEvictionPolicyError,
+      );
       // Still refused on the same connection, without asking Redis again.
       const watch = await watchCommands(redis.url);
       await expect(store.admit(admission())).rejects.toBeInstanceOf(RedisEvictionPolicyError);

@@ -30,9 +30,7 @@ describeWithRedis(`two instances sharing Redis and ${MYSQL_URL ? 'MySQL' : 'SQLi
     const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
     clients = [createRedisClient(REDIS_URL!), createRedisClient(REDIS_URL!)];
     await Promise.all(clients.map((c) => redisReady(c)));
-    const database = MYSQL_URL
-      ? { mysql: { url: await createScratchMysqlDatabase(SCRATCH_DB) } }
-      : { database: join(dir, 'keys.sqlite') };
+    const database = MYSQL_URL ? { mysql: { url: await createScratchMysqlDatabase(SCRATCH_DB) } } : { database: join(dir, 'keys.sqlite') };
     const auth = (client: Redis) => ({
       ...redisBackends(client, { keyPrefix }),
       schemes: ['v1' as const, 'rfc9421' as const],

@@ -182,4 +182,3 @@ describeWithMysql('MySQL outages (through a TCP proxy the test cuts and stalls)'
     }
   });
 });
-

@@ -31,7 +31,15 @@ describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-serve
 
   describe('key names', () => {
     it('are short, namespaced once, and carry the API key (or address) as their hash tag', async () => {
-      await store.admit({ apiKey: 'KeyKeyKeyKeyKey0', nonce: 'n'.repeat(22), nonceExpiresAtSeconds: nowSeconds() + 60, limit: 5, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'service-auth-key' });
+      await store.admit({
+        apiKey: 'KeyKeyKeyKeyKey0',
+        nonce: 'n'.repeat(22),
+        nonceExpiresAtSeconds: nowSeconds() + 60,
+        limit: 5,
+        ttlMs: 60_000,
+        blockDurationMs: 60_000,
+        throttlerName: 'service-auth-key',
+      });
       await store.increment('10.0.0.7', 60_000, 5, 60_000, 'service-auth-failures');
       await store.increment('x', 60_000, 5, 60_000, 'custom');
       expect((await client.keys(`${prefix}*`)).sort()).toEqual([
@@ -116,10 +124,16 @@ describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-serve
 
     it('records the nonce and counts the request; a replay is refused and not counted', async () => {
       const [a, b] = [nonce(), nonce()];
-      expect(await store.admit(admission(a))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 1, isBlocked: false }) });
+      expect(await store.admit(admission(a))).toEqual({
+        outcome: 'admitted',
+        record: expect.objectContaining({ totalHits: 1, isBlocked: false }),
+      });
       for (let i = 0; i < 5; i++) expect(await store.admit(admission(a))).toEqual({ outcome: 'replayed' });
       expect(await hits()).toBe(1);
-      expect(await store.admit(admission(b))).toEqual({ outcome: 'admitted', record: expect.objectContaining({ totalHits: 2, isBlocked: false }) });
+      expect(await store.admit(admission(b))).toEqual({
+        outcome: 'admitted',
+        record: expect.objectContaining({ totalHits: 2, isBlocked: false }),
+      });
     });
 
     it('a request over the limit is refused, counted (which blocks the key) and records no nonce', async () => {
@@ -171,10 +185,10 @@ describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-serve
       await store.admit(admission(nonce(), 100));
       const sent: string[] = [];
       const original = client.sendCommand.bind(client);
-      client.sendCommand = ((command: Parameters<Redis['sendCommand']>[0]) => {
+      client.sendCommand = (command: Parameters<Redis['sendCommand']>[0]) => {
         sent.push(command.name);
         return original(command);
-      });
+      };
       const watch = await watchCommands(redis.url);
       try {
         for (let i = 0; i < 10; i++) await store.admit(admission(nonce(), 100));
@@ -200,7 +214,15 @@ describeWithRedisServer('RedisAuthStateStore against a real Redis (a redis-serve
       const n = nonce();
       const outcomes: string[] = [];
       while (nowSeconds() <= expiresAt) {
-        const result = await store.admit({ apiKey: 'SkewKey0123456789', nonce: n, nonceExpiresAtSeconds: expiresAt, limit: 1_000, ttlMs: 60_000, blockDurationMs: 60_000, throttlerName: 'service-auth-key' });
+        const result = await store.admit({
+          apiKey: 'SkewKey0123456789',
+          nonce: n,
+          nonceExpiresAtSeconds: expiresAt,
+          limit: 1_000,
+          ttlMs: 60_000,
+          blockDurationMs: 60_000,
+          throttlerName: 'service-auth-key',
+        });
         outcomes.push(result.outcome);
         await sleep(100);
       }

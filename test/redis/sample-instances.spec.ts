@@ -13,9 +13,10 @@ const SCRATCH_DB = 'service_auth_test_sample_instances';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const missing = [!MYSQL_URL && 'MYSQL_URL', !REDIS_URL && 'REDIS_URL', !sampleBuilt() && 'a build (npm run build)'].filter(Boolean);
-const describeWithBackends = missing.length === 0
-  ? describe
-  : (name: string, fn: () => void) => describe.skip(`${name} [SKIPPED: needs ${missing.join(' and ')}]`, fn);
+const describeWithBackends =
+  missing.length === 0
+    ? describe
+    : (name: string, fn: () => void) => describe.skip(`${name} [SKIPPED: needs ${missing.join(' and ')}]`, fn);
 
 /** What signed-request.ts needs of a target: its base URL and Host. */
 const target = (s: SampleProcess) => ({ baseUrl: s.url, host: s.host }) as TestApp;

@@ -91,7 +91,10 @@ describeWithRedisServer('Redis Sentinel: a master, a replica and a Sentinel, sta
       console.log(`Sentinel failover after ${Date.now() - failoverAt} ms`);
       // The client follows the new master: it reconnects, checks it, and refuses.
       await group.waitUntil(async () => {
-        const error = await probe.increment('x', 1_000, 1, 1_000, 'n').then(() => undefined, (e: unknown) => e);
+        const error = await probe.increment('x', 1_000, 1, 1_000, 'n').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         return error instanceof RedisEvictionPolicyError && error.node === `127.0.0.1:${group.replicaPort}`;
       }, 5_000);
       for (let i = 0; i < 10; i++) {

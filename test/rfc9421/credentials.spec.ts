@@ -61,7 +61,10 @@ describe('parseRfc9421Credentials: the profile of PROTOCOL.md', () => {
   });
 
   it('a request with both Signature-Input and X-API-Signature is malformed', () => {
-    malformed(withLine(signedRequest(), 'X-API-Signature', `v1=${'0'.repeat(64)}`), 'A request may carry Signature-Input or X-API-Signature, not both.');
+    malformed(
+      withLine(signedRequest(), 'X-API-Signature', `v1=${'0'.repeat(64)}`),
+      'A request may carry Signature-Input or X-API-Signature, not both.',
+    );
   });
 
   describe('each required component missing is malformed', () => {
@@ -109,7 +112,10 @@ describe('parseRfc9421Credentials: the profile of PROTOCOL.md', () => {
       ['"content-digest";bs', '"content-digest"'],
     ])('a component parameter (%s) is malformed', (component, name) => {
       const components = BODY_COMPONENTS.replace(name, component);
-      malformed(withInput(`sig1=(${components});${PARAMS}`), `Signature-Input covers ${name} with parameters: component parameters are refused.`);
+      malformed(
+        withInput(`sig1=(${components});${PARAMS}`),
+        `Signature-Input covers ${name} with parameters: component parameters are refused.`,
+      );
     });
 
     it.each(['@scheme', '@target-uri', '@query-param'])('%s is refused', (component) => {
@@ -143,7 +149,13 @@ describe('parseRfc9421Credentials: the profile of PROTOCOL.md', () => {
     it('16 components are accepted, 17 are malformed', () => {
       const extra = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-extra-${i}`, `v${i}`]));
       const sixteen = signedRequest({ headers: extra });
-      expect(JSON.parse(`[${lineOf(sixteen, 'Signature-Input')!.match(/\((.*)\)/)![1].replaceAll('" "', '","')}]`)).toHaveLength(16);
+      expect(
+        JSON.parse(
+          `[${lineOf(sixteen, 'Signature-Input')!
+            .match(/\((.*)\)/)![1]
+            .replaceAll('" "', '","')}]`,
+        ),
+      ).toHaveLength(16);
       expect(outcomeOf(nodeView(sixteen), [SECRET])).toBe('accepted');
       expect(() => signedRequest({ headers: { ...extra, 'x-extra-10': 'v' } })).toThrow('At most 16 components can be covered.');
       const seventeen = withInput(lineOf(sixteen, 'Signature-Input')!.replace(')', ' "x-extra-10")'), withLine(sixteen, 'x-extra-10', 'v'));
@@ -162,22 +174,41 @@ describe('parseRfc9421Credentials: the profile of PROTOCOL.md', () => {
       malformed(twice('content-digest'), 'The covered header "content-digest" is sent more than once.');
       // Without rawHeaders, an array value still shows the repeat.
       const request = nodeView(wire);
-      const view = { ...request, rawHeaders: undefined, header: (n: string) => (n === 'x-request-id' ? ['req-42', 'req-42'] : request.header(n)) };
-      expect(parseRfc9421Credentials(view)).toMatchObject({ ok: false, code: 'malformed_credentials', message: 'The covered header "x-request-id" is sent more than once.' });
+      const view = {
+        ...request,
+        rawHeaders: undefined,
+        header: (n: string) => (n === 'x-request-id' ? ['req-42', 'req-42'] : request.header(n)),
+      };
+      expect(parseRfc9421Credentials(view)).toMatchObject({
+        ok: false,
+        code: 'malformed_credentials',
+        message: 'The covered header "x-request-id" is sent more than once.',
+      });
     });
 
     it('a request without a Host header is malformed', () => {
       malformed({ ...signedRequest(), host: undefined }, 'The request has no Host header, so "@authority" has no value.');
     });
 
-    it.each(['*', 'http://orders.internal:8443/v1/orders/7?expand=items'])('"@path" of a target not in origin form (%s) is malformed', (target) => {
-      malformed({ ...signedRequest(), target }, '"@path" needs a request target of the form /path?query.');
-    });
+    it.each(['*', 'http://orders.internal:8443/v1/orders/7?expand=items'])(
+      '"@path" of a target not in origin form (%s) is malformed',
+      (target) => {
+        malformed({ ...signedRequest(), target }, '"@path" needs a request target of the form /path?query.');
+      },
+    );
 
     it('a covered value with a line break is malformed (it would forge signature base lines)', () => {
       const request = nodeView(signedRequest());
-      const view = { ...request, rawHeaders: undefined, header: (n: string) => (n === 'x-request-id' ? 'a\n"@method": GET' : request.header(n)) };
-      expect(parseRfc9421Credentials(view)).toMatchObject({ ok: false, code: 'malformed_credentials', message: 'The value of "x-request-id" contains a line break.' });
+      const view = {
+        ...request,
+        rawHeaders: undefined,
+        header: (n: string) => (n === 'x-request-id' ? 'a\n"@method": GET' : request.header(n)),
+      };
+      expect(parseRfc9421Credentials(view)).toMatchObject({
+        ok: false,
+        code: 'malformed_credentials',
+        message: 'The value of "x-request-id" contains a line break.',
+      });
     });
   });
 });

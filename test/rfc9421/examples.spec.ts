@@ -28,7 +28,11 @@ async function has(command: string): Promise<boolean> {
 
 const python = await has('python3');
 const EXAMPLES = [
-  [`Python, standard library (examples/rfc9421_request.py)${python ? '' : ' [SKIPPED: python3 not installed]'}`, 'python3', 'examples/rfc9421_request.py'],
+  [
+    `Python, standard library (examples/rfc9421_request.py)${python ? '' : ' [SKIPPED: python3 not installed]'}`,
+    'python3',
+    'examples/rfc9421_request.py',
+  ],
   ['Node, http-message-signatures (examples/rfc9421-fetch.mjs)', 'node', 'examples/rfc9421-fetch.mjs'],
 ] as const;
 
@@ -84,8 +88,18 @@ describe.each(EXAMPLES)('%s', (_name, command, script) => {
       const nonce = v.signatureInput.match(/nonce="([^"]+)"/)![1];
       const created = v.signatureInput.match(/created=(\d+)/)![1];
       const scheme = v.host.endsWith(':443') ? 'https' : 'http';
-      const env = { ...process.env, API_KEY: v.derivedFrom?.apiKey ?? API_KEY, API_SECRET: v.secret, SIGN_CREATED: created, SIGN_NONCE: nonce };
-      const { stdout } = await run(command, [script, '--dry-run', v.method, `${scheme}://${v.host}${v.target}`, Buffer.from(v.bodyBase64, 'base64').toString()], { env });
+      const env = {
+        ...process.env,
+        API_KEY: v.derivedFrom?.apiKey ?? API_KEY,
+        API_SECRET: v.secret,
+        SIGN_CREATED: created,
+        SIGN_NONCE: nonce,
+      };
+      const { stdout } = await run(
+        command,
+        [script, '--dry-run', v.method, `${scheme}://${v.host}${v.target}`, Buffer.from(v.bodyBase64, 'base64').toString()],
+        { env },
+      );
       expect(lower(JSON.parse(stdout))).toEqual({
         'content-type': v.headers['Content-Type'],
         'content-digest': v.headers['Content-Digest'],
@@ -135,7 +149,10 @@ describe.each(EXAMPLES)('%s, sent to a node:http server that verifies with this 
     ['PATCH', '/a%20b/c?q=%C3%A9', '{"name":"h\u00e9llo"}', 'accepted'],
   ])('%s %s with body %j: %s', async (method, path, body, outcome) => {
     const env = { ...process.env, API_KEY: API_KEY, API_SECRET: SECRET };
-    const { stdout } = await run(command, [script, method, `${baseUrl}${path}`, ...(body === undefined ? [] : [body])], { env, timeout: 10_000 });
+    const { stdout } = await run(command, [script, method, `${baseUrl}${path}`, ...(body === undefined ? [] : [body])], {
+      env,
+      timeout: 10_000,
+    });
     const [status, answer] = stdout.trim().split('\n');
     expect(status).toBe('200');
     expect(JSON.parse(answer)).toEqual({ outcome });

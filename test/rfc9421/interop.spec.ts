@@ -23,7 +23,12 @@ interface Call {
 }
 
 /** Signs the call with http-message-signatures and returns it as it goes on the wire. */
-async function signedByLibrary(call: Call, fields: string[], params: string[] = ['created', 'keyid', 'nonce', 'alg'], paramValues = {}): Promise<WireRequest> {
+async function signedByLibrary(
+  call: Call,
+  fields: string[],
+  params: string[] = ['created', 'keyid', 'nonce', 'alg'],
+  paramValues = {},
+): Promise<WireRequest> {
   const url = new URL(call.url);
   const headers: Record<string, string> = { ...call.headers };
   if (call.contentType) headers['Content-Type'] = call.contentType;
@@ -38,7 +43,13 @@ async function signedByLibrary(call: Call, fields: string[], params: string[] = 
     },
     { method: call.method, url: call.url, headers },
   );
-  return { method: call.method, host: url.host, target: url.pathname + url.search, lines: Object.entries<string>(signed.headers), body: call.body };
+  return {
+    method: call.method,
+    host: url.host,
+    target: url.pathname + url.search,
+    lines: Object.entries<string>(signed.headers),
+    body: call.body,
+  };
 }
 
 /** Whether http-message-signatures' verifyMessage accepts the request with our key. */
@@ -46,7 +57,8 @@ function libraryVerifies(wire: WireRequest, secret = SECRET, scheme = 'http'): P
   const headers = Object.fromEntries(wire.lines);
   return httpbis.verifyMessage(
     {
-      keyLookup: async (params) => (params.keyid === API_KEY ? { id: API_KEY, algs: ['hmac-sha256'], verify: createVerifier(secret, 'hmac-sha256') } : null),
+      keyLookup: async (params) =>
+        params.keyid === API_KEY ? { id: API_KEY, algs: ['hmac-sha256'], verify: createVerifier(secret, 'hmac-sha256') } : null,
       requiredParams: ['created', 'keyid', 'nonce'],
     },
     { method: wire.method, url: `${scheme}://${wire.host}${wire.target}`, headers },
@@ -56,7 +68,18 @@ function libraryVerifies(wire: WireRequest, secret = SECRET, scheme = 'http'): P
 /** Our signer, for the same call, as it goes on the wire. */
 function signedByUs(call: Call, extra: Partial<Parameters<typeof signRfc9421>[0]> = {}): WireRequest {
   const url = new URL(call.url);
-  const { headers } = signRfc9421({ apiKey: API_KEY, secret: SECRET, method: call.method, url, contentType: call.contentType, body: call.body, headers: call.headers, createdSeconds: now(), nonce: generateNonce(), ...extra });
+  const { headers } = signRfc9421({
+    apiKey: API_KEY,
+    secret: SECRET,
+    method: call.method,
+    url,
+    contentType: call.contentType,
+    body: call.body,
+    headers: call.headers,
+    createdSeconds: now(),
+    nonce: generateNonce(),
+    ...extra,
+  });
   const lines: [string, string][] = [...Object.entries(call.headers ?? {})];
   if (call.contentType) lines.push(['Content-Type', call.contentType]);
   for (const [name, value] of Object.entries(headers)) lines.push([name, value]);
@@ -66,13 +89,33 @@ function signedByUs(call: Call, extra: Partial<Parameters<typeof signRfc9421>[0]
 const CALLS: Array<[string, Call]> = [
   ['GET with a query', { method: 'GET', url: 'http://orders.internal:3000/v1/items/42?a=1&b=%20x' }],
   ['GET without a query', { method: 'GET', url: 'http://127.0.0.1:3000/health' }],
-  ['POST JSON', { method: 'POST', url: 'http://billing:8080/invoices', contentType: 'application/json', body: Buffer.from('{"amount":1250,"currency":"EUR"}') }],
-  ['PUT text with an extra header', { method: 'PUT', url: 'http://localhost:3000/a%20b/c?q=%C3%A9&q=2', contentType: 'text/plain; charset=UTF-8', body: Buffer.from('héllo\n'), headers: { 'X-Request-Id': 'req-123' } }],
+  [
+    'POST JSON',
+    {
+      method: 'POST',
+      url: 'http://billing:8080/invoices',
+      contentType: 'application/json',
+      body: Buffer.from('{"amount":1250,"currency":"EUR"}'),
+    },
+  ],
+  [
+    'PUT text with an extra header',
+    {
+      method: 'PUT',
+      url: 'http://localhost:3000/a%20b/c?q=%C3%A9&q=2',
+      contentType: 'text/plain; charset=UTF-8',
+      body: Buffer.from('héllo\n'),
+      headers: { 'X-Request-Id': 'req-123' },
+    },
+  ],
   ['DELETE on the default port', { method: 'DELETE', url: 'https://billing.internal/v1/invoices/7' }],
 ];
 
 const fieldsOf = (call: Call) => [
-  '@method', '@authority', '@path', '@query',
+  '@method',
+  '@authority',
+  '@path',
+  '@query',
   ...(call.body ? ['content-type', 'content-digest'] : []),
   ...Object.keys(call.headers ?? {}).map((n) => n.toLowerCase()),
 ];
@@ -86,7 +129,10 @@ describe('interop with http-message-signatures 1.0.6', () => {
       const wire = vectorRequest(v);
       const headers = Object.fromEntries(wire.lines);
       const ok = await httpbis.verifyMessage(
-        { keyLookup: async () => ({ algs: ['hmac-sha256'], verify: createVerifier(v.secret, 'hmac-sha256') }) , notAfter: Number.MAX_SAFE_INTEGER },
+        {
+          keyLookup: async () => ({ algs: ['hmac-sha256'], verify: createVerifier(v.secret, 'hmac-sha256') }),
+          notAfter: Number.MAX_SAFE_INTEGER,
+        },
         { method: v.method, url: `${scheme}://${v.host}${v.target}`, headers },
       );
       expect(ok).toBe(true);

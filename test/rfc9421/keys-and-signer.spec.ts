@@ -35,7 +35,13 @@ describe('rfc9421MacMatches: every accepted key, in constant time', () => {
 
   it('tries every key, whichever matches', () => {
     const keys = [countingKey(RIGHT), countingKey(WRONG), countingKey(WRONG)];
-    expect(rfc9421MacMatches(keys.map((k) => k.key), BASE, mac)).toBe(true);
+    expect(
+      rfc9421MacMatches(
+        keys.map((k) => k.key),
+        BASE,
+        mac,
+      ),
+    ).toBe(true);
     expect(keys.map((k) => k.uses())).toEqual([1, 1, 1]);
   });
 
@@ -54,24 +60,56 @@ describe('rfc9421MacMatches: every accepted key, in constant time', () => {
     const parsed = parseRfc9421Credentials(nodeView(wire));
     if (!parsed.ok) throw new Error(parsed.message);
     const keys = [countingKey(WRONG), countingKey(SECRET)];
-    expect(verifyRfc9421(keys.map((k) => k.key), parsed.credentials, Buffer.from('another body'))).toBe(false);
+    expect(
+      verifyRfc9421(
+        keys.map((k) => k.key),
+        parsed.credentials,
+        Buffer.from('another body'),
+      ),
+    ).toBe(false);
     expect(keys.map((k) => k.uses())).toEqual([1, 1]);
-    expect(verifyRfc9421(keys.map((k) => k.key), parsed.credentials, wire.body)).toBe(true);
+    expect(
+      verifyRfc9421(
+        keys.map((k) => k.key),
+        parsed.credentials,
+        wire.body,
+      ),
+    ).toBe(true);
   });
 });
 
 describe('signRfc9421 refuses input our verifier would refuse', () => {
-  const base = { apiKey: 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF', secret: RIGHT, method: 'GET', host: 'svc:3000', target: '/x', createdSeconds: 1_700_000_000, nonce: 'rfc-test-nonce-0000000001' };
+  const base = {
+    apiKey: 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF',
+    secret: RIGHT,
+    method: 'GET',
+    host: 'svc:3000',
+    target: '/x',
+    createdSeconds: 1_700_000_000,
+    nonce: 'rfc-test-nonce-0000000001',
+  };
 
   it.each<[string, Partial<Parameters<typeof signRfc9421>[0]>, string]>([
     ['a short API key', { apiKey: 'short' }, 'The API key must be 16 to 128 characters of [A-Za-z0-9_-].'],
     ['a short nonce', { nonce: 'short' }, 'The nonce must be 16 to 128 characters of [A-Za-z0-9_-].'],
-    ['a created time that is not a number', { createdSeconds: Number.NaN }, 'createdSeconds must be Unix time in seconds (a number of at least 0).'],
+    [
+      'a created time that is not a number',
+      { createdSeconds: Number.NaN },
+      'createdSeconds must be Unix time in seconds (a number of at least 0).',
+    ],
     ['a body without a content type', { method: 'POST', body: 'x' }, 'A request with a body needs a content type: give contentType.'],
-    ['a refused component', { components: ['@method', '@authority', '@target-uri'] }, 'Signature-Input may not cover "@target-uri": the verifier cannot know what the signer saw behind a proxy.'],
+    [
+      'a refused component',
+      { components: ['@method', '@authority', '@target-uri'] },
+      'Signature-Input may not cover "@target-uri": the verifier cannot know what the signer saw behind a proxy.',
+    ],
     ['a header value with a line break', { headers: { 'X-Trace': 'a\r\nb' } }, 'The value of "x-trace" contains a line break.'],
     ['neither url nor host and target', { host: undefined }, 'Scheme rfc9421 signs the host and target: give url, or host and target.'],
-    ['a listed parameter without a value', { parameters: ['created', 'keyid', 'nonce', 'tag'] }, 'The signature parameter tag is listed but has no value.'],
+    [
+      'a listed parameter without a value',
+      { parameters: ['created', 'keyid', 'nonce', 'tag'] },
+      'The signature parameter tag is listed but has no value.',
+    ],
   ])('%s', (_name, change, message) => {
     expect(() => signRfc9421({ ...base, ...change })).toThrow(new TypeError(message));
   });

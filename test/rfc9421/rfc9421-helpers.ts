@@ -105,8 +105,6 @@ export function resign(wire: WireRequest, secret: HmacKey, label = 'sig1'): Wire
   const parsed = parseRfc9421Credentials(nodeView(placeholder));
   if (!parsed.ok) throw new Error(`cannot re-sign a request the parser refuses: ${parsed.message}`);
   const mac = hmacSha256(secret, parsed.credentials.signatureBase);
-  const others = (lineOf(wire, 'Signature') ?? '')
-    .split(', ')
-    .filter((member) => member !== '' && !member.startsWith(`${label}=`));
+  const others = (lineOf(wire, 'Signature') ?? '').split(', ').filter((member) => member !== '' && !member.startsWith(`${label}=`));
   return withLine(wire, 'Signature', [...others, `${label}=:${mac.toString('base64')}:`].join(', '));
 }

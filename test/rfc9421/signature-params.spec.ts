@@ -20,7 +20,13 @@ function acceptedWhenSigned(wire: WireRequest, label = 'sig1') {
 
 describe('Signature-Input parameters', () => {
   const params = (overrides: Record<string, string | undefined>) => {
-    const all: Record<string, string | undefined> = { created: String(CREATED), keyid: `"${API_KEY}"`, nonce: `"${NONCE}"`, alg: '"hmac-sha256"', ...overrides };
+    const all: Record<string, string | undefined> = {
+      created: String(CREATED),
+      keyid: `"${API_KEY}"`,
+      nonce: `"${NONCE}"`,
+      alg: '"hmac-sha256"',
+      ...overrides,
+    };
     return Object.entries(all)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => (v === '' ? `;${k}` : `;${k}=${v}`))
@@ -44,23 +50,43 @@ describe('Signature-Input parameters', () => {
   });
 
   it('expires is read when present, and must be an integer', () => {
-    const parsed = parseRfc9421Credentials(nodeView(resign(withInput(`sig1=${COMPONENTS}${params({ expires: String(CREATED + 30) })}`), SECRET)));
+    const parsed = parseRfc9421Credentials(
+      nodeView(resign(withInput(`sig1=${COMPONENTS}${params({ expires: String(CREATED + 30) })}`), SECRET)),
+    );
     expect(parsed).toMatchObject({ ok: true, credentials: { expiresSeconds: CREATED + 30 } });
-    malformed(withInput(`sig1=${COMPONENTS}${params({ expires: '"soon"' })}`), 'Signature-Input expires must be an integer: Unix time in seconds.');
-    malformed(withInput(`sig1=${COMPONENTS}${params({ expires: '1.5' })}`), 'Signature-Input expires must be an integer: Unix time in seconds.');
+    malformed(
+      withInput(`sig1=${COMPONENTS}${params({ expires: '"soon"' })}`),
+      'Signature-Input expires must be an integer: Unix time in seconds.',
+    );
+    malformed(
+      withInput(`sig1=${COMPONENTS}${params({ expires: '1.5' })}`),
+      'Signature-Input expires must be an integer: Unix time in seconds.',
+    );
   });
 
   it('nonce missing is malformed', () => {
     malformed(withInput(`sig1=${COMPONENTS}${params({ nonce: undefined })}`), 'Signature-Input must have a nonce parameter.');
   });
 
-  it.each(['"short-nonce"', `"${'n'.repeat(129)}"`, '"nonce with spaces 0123"', 'rfc-test-nonce-0000000001', '123456789012345'])('nonce=%s is malformed', (nonce) => {
-    malformed(withInput(`sig1=${COMPONENTS}${params({ nonce })}`), 'Signature-Input nonce must be a string of 16 to 128 characters of [A-Za-z0-9_-].');
-  });
+  it.each(['"short-nonce"', `"${'n'.repeat(129)}"`, '"nonce with spaces 0123"', 'rfc-test-nonce-0000000001', '123456789012345'])(
+    'nonce=%s is malformed',
+    (nonce) => {
+      malformed(
+        withInput(`sig1=${COMPONENTS}${params({ nonce })}`),
+        'Signature-Input nonce must be a string of 16 to 128 characters of [A-Za-z0-9_-].',
+      );
+    },
+  );
 
-  it.each(['"short"', `"${'k'.repeat(129)}"`, '"key.with.dots.0123456789"', 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF', ''])('keyid=%s is malformed', (keyid) => {
-    malformed(withInput(`sig1=${COMPONENTS}${params({ keyid })}`), 'Signature-Input keyid must be a string of 16 to 128 characters of [A-Za-z0-9_-] (the API key).');
-  });
+  it.each(['"short"', `"${'k'.repeat(129)}"`, '"key.with.dots.0123456789"', 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF', ''])(
+    'keyid=%s is malformed',
+    (keyid) => {
+      malformed(
+        withInput(`sig1=${COMPONENTS}${params({ keyid })}`),
+        'Signature-Input keyid must be a string of 16 to 128 characters of [A-Za-z0-9_-] (the API key).',
+      );
+    },
+  );
 
   it('other parameters (tag, unknown ones) are allowed and signed', () => {
     const wire = withInput(`sig1=${COMPONENTS}${params({ tag: '"orders"', 'x-custom': '1.5', flag: '', blob: ':AAE=:' })}`);
@@ -68,16 +94,24 @@ describe('Signature-Input parameters', () => {
     acceptedWhenSigned(wire);
     const parsed = parseRfc9421Credentials(nodeView(signed));
     if (!parsed.ok) throw new Error(parsed.message);
-    expect(parsed.credentials.signatureParams).toBe(`${COMPONENTS};created=${CREATED};${KEYID};nonce="${NONCE}";alg="hmac-sha256";tag="orders";x-custom=1.5;flag;blob=:AAE=:`);
+    expect(parsed.credentials.signatureParams).toBe(
+      `${COMPONENTS};created=${CREATED};${KEYID};nonce="${NONCE}";alg="hmac-sha256";tag="orders";x-custom=1.5;flag;blob=:AAE=:`,
+    );
     // Changing the unknown parameter changes what is signed.
-    expect(outcomeOf(nodeView(withInput(lineOf(signed, 'Signature-Input')!.replace('x-custom=1.5', 'x-custom=1.6'), signed)), [SECRET])).toBe('invalid_signature');
+    expect(
+      outcomeOf(nodeView(withInput(lineOf(signed, 'Signature-Input')!.replace('x-custom=1.5', 'x-custom=1.6'), signed)), [SECRET]),
+    ).toBe('invalid_signature');
   });
 
   it('@signature-params is the canonical re-serialization, whatever whitespace was sent', () => {
-    const loose = withInput(`sig1=(  "@method" "@authority"   "@path" "@query" "content-type" "content-digest" "x-request-id" ); created=${CREATED};  ${KEYID};nonce="${NONCE}"`);
+    const loose = withInput(
+      `sig1=(  "@method" "@authority"   "@path" "@query" "content-type" "content-digest" "x-request-id" ); created=${CREATED};  ${KEYID};nonce="${NONCE}"`,
+    );
     const parsed = parseRfc9421Credentials(nodeView(loose));
     if (!parsed.ok) throw new Error(parsed.message);
-    expect(parsed.credentials.signatureBase.split('\n').at(-1)).toBe(`"@signature-params": ${COMPONENTS};created=${CREATED};${KEYID};nonce="${NONCE}"`);
+    expect(parsed.credentials.signatureBase.split('\n').at(-1)).toBe(
+      `"@signature-params": ${COMPONENTS};created=${CREATED};${KEYID};nonce="${NONCE}"`,
+    );
     acceptedWhenSigned(loose);
   });
 });
@@ -111,10 +145,13 @@ describe('labels', () => {
     malformed(withInput(`sig1="@method";${KEYID}`), 'The signature of Signature-Input must be an inner list of covered components.');
   });
 
-  it.each(['sig1=(', 'sig1=("@method" "@authority"', 'Sig1=()', 'sig1=("caf\u00e9")', 'sig1=(), sig1'])('a Signature-Input that is no RFC 8941 dictionary (%s) is malformed', (value) => {
-    const result = parseRfc9421Credentials(nodeView(withInput(value)));
-    expect(result).toMatchObject({ ok: false, code: 'malformed_credentials' });
-  });
+  it.each(['sig1=(', 'sig1=("@method" "@authority"', 'Sig1=()', 'sig1=("caf\u00e9")', 'sig1=(), sig1'])(
+    'a Signature-Input that is no RFC 8941 dictionary (%s) is malformed',
+    (value) => {
+      const result = parseRfc9421Credentials(nodeView(withInput(value)));
+      expect(result).toMatchObject({ ok: false, code: 'malformed_credentials' });
+    },
+  );
 
   it('not a dictionary at all', () => {
     malformed(withInput('sig1=(;'), 'Signature-Input is not a valid RFC 8941 dictionary.');

@@ -20,9 +20,16 @@ const pathSegment = fc.oneof(token(1, 10), fc.constantFrom('%20', '%2F', '%C3%A9
 
 const genuine = fc.record({
   method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
-  host: fc.tuple(fc.constantFrom('svc', 'billing.internal', '10.1.2.3', 'Orders.Example'), fc.constantFrom('', ':80', ':443', ':3000', ':8443')).map(([h, p]) => h + p),
+  host: fc
+    .tuple(fc.constantFrom('svc', 'billing.internal', '10.1.2.3', 'Orders.Example'), fc.constantFrom('', ':80', ':443', ':3000', ':8443'))
+    .map(([h, p]) => h + p),
   target: fc
-    .tuple(fc.array(pathSegment, { maxLength: 4 }), fc.option(fc.array(fc.tuple(token(1, 6), fc.oneof(token(0, 6), fc.constantFrom('%26', 'a+b'))), { maxLength: 3 }), { nil: undefined }))
+    .tuple(
+      fc.array(pathSegment, { maxLength: 4 }),
+      fc.option(fc.array(fc.tuple(token(1, 6), fc.oneof(token(0, 6), fc.constantFrom('%26', 'a+b'))), { maxLength: 3 }), {
+        nil: undefined,
+      }),
+    )
     .map(([segments, query]) => `/${segments.join('/')}${query === undefined ? '' : `?${query.map(([k, v]) => `${k}=${v}`).join('&')}`}`),
   contentType: fc.constantFrom('application/json', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded'),
   requestId: fc.option(fc.stringMatching(/^[!-~]{1,24}$/), { nil: undefined }),
@@ -35,7 +42,18 @@ type Genuine = typeof genuine extends fc.Arbitrary<infer T> ? T : never;
 function sign(g: Genuine): WireRequest {
   const headers = g.requestId === undefined ? undefined : { 'X-Request-Id': g.requestId };
   const contentType = g.body === undefined ? undefined : g.contentType;
-  const signed = signRfc9421({ apiKey: API_KEY, secret: SECRET, method: g.method, host: g.host, target: g.target, contentType, body: g.body, headers, createdSeconds: g.created, nonce: g.nonce });
+  const signed = signRfc9421({
+    apiKey: API_KEY,
+    secret: SECRET,
+    method: g.method,
+    host: g.host,
+    target: g.target,
+    contentType,
+    body: g.body,
+    headers,
+    createdSeconds: g.created,
+    nonce: g.nonce,
+  });
   const lines: [string, string][] = [];
   if (contentType !== undefined) lines.push(['Content-Type', contentType]);
   if (headers) lines.push(['X-Request-Id', headers['X-Request-Id']]);
@@ -49,7 +67,13 @@ const replaceAt = (s: string, i: number, c: string) => s.slice(0, i) + c + s.sli
 const lineValue = (w: WireRequest, name: string) => w.lines.find(([n]) => n.toLowerCase() === name)?.[1];
 
 /** The request with one byte of `part` changed, and the outcome that must follow; `undefined` when the change is no change. */
-function tamper(w: WireRequest, part: Part, position: number, byte: string, bodyByte: number): { wire: WireRequest; expected: Outcome[] } | undefined {
+function tamper(
+  w: WireRequest,
+  part: Part,
+  position: number,
+  byte: string,
+  bodyByte: number,
+): { wire: WireRequest; expected: Outcome[] } | undefined {
   const at = (s: string) => position % s.length;
   const changed = (s: string) => (s[at(s)] === byte ? undefined : replaceAt(s, at(s), byte));
   switch (part) {
@@ -79,13 +103,24 @@ function tamper(w: WireRequest, part: Part, position: number, byte: string, body
       if (current === undefined) return undefined;
       const value = changed(current);
       if (value === undefined) return undefined;
-      const expected: Outcome[] = part === 'content-type' || part === 'x-request-id' ? ['invalid_signature'] : ['invalid_signature', 'malformed_credentials'];
+      const expected: Outcome[] =
+        part === 'content-type' || part === 'x-request-id' ? ['invalid_signature'] : ['invalid_signature', 'malformed_credentials'];
       return { wire: withLine(w, part, value), expected };
     }
   }
 }
 
-const PARTS: Part[] = ['method', 'host', 'target', 'content-type', 'x-request-id', 'body', 'content-digest', 'signature-input', 'signature'];
+const PARTS: Part[] = [
+  'method',
+  'host',
+  'target',
+  'content-type',
+  'x-request-id',
+  'body',
+  'content-digest',
+  'signature-input',
+  'signature',
+];
 
 describe('property: one byte changed in any covered part is never accepted (protocol level)', () => {
   it(`${RUNS} signed requests, each with up to 4 tampered copies`, () => {

@@ -26,15 +26,30 @@ describe('any covered component tampered is invalid_signature', () => {
     ['content-type', (w) => withLine(w, 'Content-Type', 'application/x-www-form-urlencoded')],
     ['content-type case', (w) => withLine(w, 'Content-Type', 'Application/json')],
     ['extra covered header', (w) => withLine(w, 'X-Request-Id', 'req-43')],
-    ['body and its digest', (w) => withLine({ ...w, body: Buffer.from('{"total":99.5}') }, 'Content-Digest', formatContentDigest(Buffer.from('{"total":99.5}')))],
+    [
+      'body and its digest',
+      (w) => withLine({ ...w, body: Buffer.from('{"total":99.5}') }, 'Content-Digest', formatContentDigest(Buffer.from('{"total":99.5}'))),
+    ],
     ['body (digest mismatch)', (w) => ({ ...w, body: Buffer.from('{"total":99.5}') })],
     ['created', (w) => withLine(w, 'Signature-Input', signatureInput.replace('created=1700000000', 'created=1700000001'))],
-    ['nonce', (w) => withLine(w, 'Signature-Input', signatureInput.replace('nonce="rfc-test-nonce-0000000001"', 'nonce="rfc-test-nonce-0000000002"'))],
+    [
+      'nonce',
+      (w) =>
+        withLine(w, 'Signature-Input', signatureInput.replace('nonce="rfc-test-nonce-0000000001"', 'nonce="rfc-test-nonce-0000000002"')),
+    ],
     ['keyid', (w) => withLine(w, 'Signature-Input', signatureInput.replace('keyid="Ab3dE6gH9', 'keyid="Xb3dE6gH9'))],
     ['parameter added', (w) => withLine(w, 'Signature-Input', `${signatureInput};tag="x"`)],
     ['alg dropped', (w) => withLine(w, 'Signature-Input', signatureInput.replace(';alg="hmac-sha256"', ''))],
     ['component order', (w) => withLine(w, 'Signature-Input', signatureInput.replace('"@path" "@query"', '"@query" "@path"'))],
-    ['signature bytes', (w) => withLine(w, 'Signature', lineOf(w, 'Signature')!.replace(/^sig1=:./, (s) => s.slice(0, -1) + (s.at(-1) === 'A' ? 'B' : 'A')))],
+    [
+      'signature bytes',
+      (w) =>
+        withLine(
+          w,
+          'Signature',
+          lineOf(w, 'Signature')!.replace(/^sig1=:./, (s) => s.slice(0, -1) + (s.at(-1) === 'A' ? 'B' : 'A')),
+        ),
+    ],
   ])('%s', (_name, tamper) => {
     const tampered = tamper(genuine);
     expect(accepted(tampered)).toBe('invalid_signature');
@@ -59,7 +74,9 @@ describe('Content-Digest', () => {
   const withDigest = (value: string) => resign(withLine(genuine, 'Content-Digest', value), SECRET);
 
   it('is sha-256 of the body as our signer sends it', () => {
-    expect(lineOf(genuine, 'Content-Digest')).toBe('sha-256=:xIjrSiRLrW1bNzAgBGHoQi5VShO7yYAb04RHIRGPT4I=:' /* openssl dgst -sha256 -binary | base64 */);
+    expect(lineOf(genuine, 'Content-Digest')).toBe(
+      'sha-256=:xIjrSiRLrW1bNzAgBGHoQi5VShO7yYAb04RHIRGPT4I=:' /* openssl dgst -sha256 -binary | base64 */,
+    );
     expect(sha256).toBe(lineOf(genuine, 'Content-Digest'));
   });
 
@@ -83,10 +100,18 @@ describe('Content-Digest', () => {
   it.each([
     ['only unknown algorithms', 'md5=:AAAA:, sha-384=:AAAA:', 'Content-Digest must have a sha-256 or sha-512 member.'],
     ['not a dictionary', 'sha-256=:xIjrSiR', 'Content-Digest is not a valid RFC 8941 dictionary.'],
-    ['sha-256 as a string', 'sha-256="xIjrSiRLrW1bNzAgBGHoQi5VShO7yYAb04RHIRGPT4I="', 'Content-Digest member sha-256 must be a byte sequence (:base64:).'],
+    [
+      'sha-256 as a string',
+      'sha-256="xIjrSiRLrW1bNzAgBGHoQi5VShO7yYAb04RHIRGPT4I="',
+      'Content-Digest member sha-256 must be a byte sequence (:base64:).',
+    ],
     ['sha-512 as an inner list', `${sha256}, sha-512=(:AAAA:)`, 'Content-Digest member sha-512 must be a byte sequence (:base64:).'],
   ])('%s: malformed', (_name, value, message) => {
-    expect(parseRfc9421Credentials(nodeView(withLine(genuine, 'Content-Digest', value)))).toEqual({ ok: false, code: 'malformed_credentials', message });
+    expect(parseRfc9421Credentials(nodeView(withLine(genuine, 'Content-Digest', value)))).toEqual({
+      ok: false,
+      code: 'malformed_credentials',
+      message,
+    });
   });
 
   it('contentDigestMatches checks every member, and an empty list never matches', () => {

@@ -1,7 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { parseDictionary, type InnerList } from 'structured-headers';
 import { contentDigestMatches, parseContentDigest } from '../../lib/protocol/rfc9421/content-digest.js';
-import { deriveKeySecret, parseRfc9421Credentials, rfc9421SignatureBase, serializeSignatureParams, signRfc9421, verifyRfc9421 } from '../../lib/protocol/index.js';
+import {
+  deriveKeySecret,
+  parseRfc9421Credentials,
+  rfc9421SignatureBase,
+  serializeSignatureParams,
+  signRfc9421,
+  verifyRfc9421,
+} from '../../lib/protocol/index.js';
 import { hmacSha256, HmacSha256Key } from '../../lib/protocol/crypto.js';
 import { rfc9421Authority } from '../../lib/protocol/rfc9421/components.js';
 import { rfc9421MacMatches } from '../../lib/protocol/rfc9421/rfc9421-verify.js';
@@ -125,7 +132,10 @@ describe('rfc9421 vectors (test/fixtures/signatures.json)', () => {
       'content-type': v.headers['Content-Type'],
     };
     const signatureParams = serializeSignatureParams(components, params);
-    const base = rfc9421SignatureBase(components.map((name) => ({ name, value: values[name] })), signatureParams);
+    const base = rfc9421SignatureBase(
+      components.map((name) => ({ name, value: values[name] })),
+      signatureParams,
+    );
 
     it('re-serializes the signature parameters as sent', () => {
       expect(`${label}=${signatureParams}`).toBe(v.signatureInput);

@@ -54,7 +54,7 @@ describeBuilt('the example of npm start (sample/)', () => {
     expect(second.output).not.toContain(TEST_SECRET);
   });
 
-  it('refuses API_SHARED_SECRET_PREVIOUS without API_SHARED_SECRET, with the module\'s message', async () => {
+  it("refuses API_SHARED_SECRET_PREVIOUS without API_SHARED_SECRET, with the module's message", async () => {
     const run = await runExample(dir, { API_SHARED_SECRET_PREVIOUS: TEST_SECRET }, /(?!)/); // (?!): until it exits
     expect(run.code).toBe(1);
     expect(run.output.trim()).toBe(new PreviousSecretWithoutCurrentError().message);

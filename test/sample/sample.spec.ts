@@ -208,10 +208,27 @@ describe('sample app', () => {
     it('serves HTTPS, runs the demo over it, and answers signed requests from a client that trusts the certificate', async () => {
       const cert = join(dir, 'cert.pem');
       const key = join(dir, 'key.pem');
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       const { sample, logger } = await start(adapter, { TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
       expect(sample.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       expect(sample.demo.signed).toEqual({ status: 201 });

@@ -28,9 +28,17 @@ describe('SigningService with scheme rfc9421, without a server', () => {
 
   it('sign() gives Signature-Input (label sig1, the profile components, created, keyid, nonce, alg), Signature, Content-Digest', () => {
     const before = nowSeconds();
-    const headers = signer.sign({ method: 'POST', url: 'http://orders.internal:8443/v1/orders?x=1', body: '{"a":1}', contentType: 'application/json' });
+    const headers = signer.sign({
+      method: 'POST',
+      url: 'http://orders.internal:8443/v1/orders?x=1',
+      body: '{"a":1}',
+      contentType: 'application/json',
+    });
     expect(Object.keys(headers).sort()).toEqual(['content-digest', 'signature', 'signature-input']);
-    const match = /^sig1=\("@method" "@authority" "@path" "@query" "content-type" "content-digest"\);created=(\d+);keyid="([^"]+)";nonce="([A-Za-z0-9_-]{22})";alg="hmac-sha256"$/.exec(headers['signature-input']);
+    const match =
+      /^sig1=\("@method" "@authority" "@path" "@query" "content-type" "content-digest"\);created=(\d+);keyid="([^"]+)";nonce="([A-Za-z0-9_-]{22})";alg="hmac-sha256"$/.exec(
+        headers['signature-input'],
+      );
     expect(match).not.toBeNull();
     const [, created, keyid, nonce] = match!;
     expect(Number(created)).toBeGreaterThanOrEqual(before);
@@ -60,13 +68,23 @@ describe('SigningService with scheme rfc9421, without a server', () => {
   });
 
   it('a body without a content type is refused by sign(): rfc9421 covers the Content-Type', () => {
-    expect(() => signer.sign({ method: 'POST', url: 'http://svc/items', body: 'x' })).toThrow('A request with a body needs a content type: give contentType.');
+    expect(() => signer.sign({ method: 'POST', url: 'http://svc/items', body: 'x' })).toThrow(
+      'A request with a body needs a content type: give contentType.',
+    );
   });
 
   it('the scheme can be chosen per request, either way', () => {
     const v1 = new SigningService().withCredentials({ apiKey: API_KEY, secret: SECRET });
-    expect(Object.keys(v1.sign({ method: 'GET', url: 'http://svc/a', scheme: 'rfc9421' })).sort()).toEqual(['signature', 'signature-input']);
-    expect(Object.keys(signer.sign({ method: 'GET', url: 'http://svc/a', scheme: 'v1' })).sort()).toEqual(['x-api-key', 'x-api-nonce', 'x-api-signature', 'x-api-timestamp']);
+    expect(Object.keys(v1.sign({ method: 'GET', url: 'http://svc/a', scheme: 'rfc9421' })).sort()).toEqual([
+      'signature',
+      'signature-input',
+    ]);
+    expect(Object.keys(signer.sign({ method: 'GET', url: 'http://svc/a', scheme: 'v1' })).sort()).toEqual([
+      'x-api-key',
+      'x-api-nonce',
+      'x-api-signature',
+      'x-api-timestamp',
+    ]);
   });
 });
 
@@ -88,7 +106,10 @@ describe('SigningService rfc9421 and X-API-Server-Time (fake peer)', () => {
     peer.handler = (request, index) => {
       if (index > 0) return { status: 200, body: { ok: true } };
       const serverTime = String(nowSeconds() + 310);
-      return staleAnswer(serverTime, protocol.signServerTime(SECRET, { apiKey: API_KEY, nonce: nonceOf(header(request, 'signature-input')), serverTime }));
+      return staleAnswer(
+        serverTime,
+        protocol.signServerTime(SECRET, { apiKey: API_KEY, nonce: nonceOf(header(request, 'signature-input')), serverTime }),
+      );
     };
     const s = signer();
     const response = await s.fetch(`${peer.baseUrl}/orders`, { method: 'POST', body: Buffer.from([1, 2, 3]) });
@@ -156,8 +177,15 @@ describe.each(ADAPTERS)('SigningService with scheme rfc9421 against a real app (
     ['ahead', SKEW_MS],
     ['behind', -SKEW_MS],
   ])('a signer whose clock is 1000 s %s corrects it from the signed server time and retries once', async (_name, skew) => {
-    const s = (new SkewedSigner().withCredentials({ apiKey, secret: TEST_SECRET, scheme: 'rfc9421' }) as SkewedSigner).skew(t.baseUrl, skew);
-    const response = await s.fetch(`${t.baseUrl}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"once":true}' });
+    const s = (new SkewedSigner().withCredentials({ apiKey, secret: TEST_SECRET, scheme: 'rfc9421' }) as SkewedSigner).skew(
+      t.baseUrl,
+      skew,
+    );
+    const response = await s.fetch(`${t.baseUrl}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"once":true}',
+    });
     expect(response.status).toBe(201);
     expect(serverRequests).toBe(2);
     expect(t.log.calls).toEqual(['create']);
@@ -189,7 +217,8 @@ describe.each(ADAPTERS)('SigningService with scheme rfc9421 against a real app (
       }),
     );
     try {
-      const schemeOf = async (response: Promise<Response>) => ((await (await response).json()) as { caller: { scheme: string } }).caller.scheme;
+      const schemeOf = async (response: Promise<Response>) =>
+        ((await (await response).json()) as { caller: { scheme: string } }).caller.scheme;
       expect(await schemeOf(single.get(SigningService).fetch(`${t.baseUrl}/items/1`))).toBe('rfc9421');
       const signing = peers.get(SigningService);
       expect(await schemeOf(signing.peer('orders').fetch('/items/2'))).toBe('rfc9421');

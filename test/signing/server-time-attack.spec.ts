@@ -58,10 +58,15 @@ describe('SigningService and X-API-Server-Time (issue 10, finding 7)', () => {
     ['an empty signature', () => ''],
     ['a signature of random hex', () => `v1=${'ab'.repeat(32)}`],
     ['a signature made with another secret', (r, time) => signedFor(r, time, OTHER_SECRET)],
-    ['a signature for another nonce (replayed from an earlier answer)', (r, time) =>
-      protocol.signServerTime(SECRET, { apiKey: API_KEY, nonce: 'an-earlier-nonce-AAAAAA', serverTime: time })],
-    ['a signature for another key', (r, time) =>
-      protocol.signServerTime(SECRET, { apiKey: 'another-key-0000000000000', nonce: header(r, 'x-api-nonce'), serverTime: time })],
+    [
+      'a signature for another nonce (replayed from an earlier answer)',
+      (r, time) => protocol.signServerTime(SECRET, { apiKey: API_KEY, nonce: 'an-earlier-nonce-AAAAAA', serverTime: time }),
+    ],
+    [
+      'a signature for another key',
+      (r, time) =>
+        protocol.signServerTime(SECRET, { apiKey: 'another-key-0000000000000', nonce: header(r, 'x-api-nonce'), serverTime: time }),
+    ],
     ['a signature for another server time', (r) => signedFor(r, String(nowSeconds()))],
     ['a signature without the v1= prefix', (r, time) => signedFor(r, time).slice(3)],
   ];
@@ -150,7 +155,7 @@ describe('SigningService and X-API-Server-Time (issue 10, finding 7)', () => {
     expect(signer.clockOffset(peer.baseUrl)).toBe(0);
   });
 
-  it("a correction learned from one peer does not move the clock used for another", async () => {
+  it('a correction learned from one peer does not move the clock used for another', async () => {
     const other = await FakePeer.start();
     try {
       answerFirst((request) => {

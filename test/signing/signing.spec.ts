@@ -105,7 +105,12 @@ describe('SigningService without a server', () => {
   it.each([
     ['a 401 stale_timestamp without X-API-Server-Time', 401, { code: 'stale_timestamp' }, {}],
     ['a 401 stale_timestamp with a malformed X-API-Server-Time', 401, { code: 'stale_timestamp' }, { 'x-api-server-time': 'soon' }],
-    ['a 401 stale_timestamp whose X-API-Server-Time is not signed', 401, { code: 'stale_timestamp' }, { 'x-api-server-time': '1700000000' }],
+    [
+      'a 401 stale_timestamp whose X-API-Server-Time is not signed',
+      401,
+      { code: 'stale_timestamp' },
+      { 'x-api-server-time': '1700000000' },
+    ],
     ['a 401 whose body is not JSON', 401, 'stale_timestamp', { 'x-api-server-time': '1700000000' }],
     ['a 401 invalid_signature', 401, { code: 'invalid_signature' }, { 'x-api-server-time': '1700000000' }],
     ['a 403 stale_timestamp', 403, { code: 'stale_timestamp' }, { 'x-api-server-time': '1700000000' }],
@@ -269,7 +274,7 @@ describe.each(ADAPTERS)('SigningService against a real app (%s)', (adapter) => {
       expect(s.sent[0].method).toBe('GET');
     });
 
-    it('keeps the caller\'s headers and upper-cases the method', async () => {
+    it("keeps the caller's headers and upper-cases the method", async () => {
       const s = signer();
       const response = await s.fetch(`${t.baseUrl}/items`, {
         method: 'post',
@@ -490,7 +495,7 @@ describe.each(ADAPTERS)('SigningService in derived mode (%s)', (adapter) => {
     expect(t.log.calls).toEqual(['get:1', 'create']);
   });
 
-  it('the master secret and another key\'s secret do not sign for a key', async () => {
+  it("the master secret and another key's secret do not sign for a key", async () => {
     const mine = await t.keys.create('payments');
     const theirs = await t.keys.create('billing');
     t.log.calls.length = 0;

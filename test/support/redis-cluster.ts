@@ -44,15 +44,33 @@ class ClusterNodeProcess {
     this.process = spawn(
       'redis-server',
       [
-        '--bind', '127.0.0.1', '--port', String(this.port), '--cluster-enabled', 'yes',
-        '--cluster-port', String(this.busPort), '--cluster-config-file', `nodes-${this.port}.conf`,
-        '--cluster-node-timeout', String(this.nodeTimeoutMs), '--dir', this.dir, '--save', '', '--appendonly', 'no',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-port',
+        String(this.busPort),
+        '--cluster-config-file',
+        `nodes-${this.port}.conf`,
+        '--cluster-node-timeout',
+        String(this.nodeTimeoutMs),
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
         // The slots of a failed master are refused, the others still served.
-        '--cluster-require-full-coverage', 'no',
+        '--cluster-require-full-coverage',
+        'no',
         // Replicas sync at once (the default waits 5 s for more replicas to share one transfer).
-        '--repl-diskless-sync-delay', '0',
+        '--repl-diskless-sync-delay',
+        '0',
         // A replica is listed in CLUSTER SLOTS once its master pinged it (every 10 s by default).
-        '--repl-ping-replica-period', '1',
+        '--repl-ping-replica-period',
+        '1',
       ],
       { stdio: 'ignore' },
     );
@@ -86,13 +104,20 @@ export class DisposableRedisCluster {
     const ports = new Set<number>();
     while (ports.size < masters * (1 + replicas) * 2) ports.add(await freePort());
     const list = [...ports];
-    const nodes = Array.from({ length: masters * (1 + replicas) }, (_, i) => new ClusterNodeProcess(list[2 * i], list[2 * i + 1], dir, nodeTimeoutMs));
+    const nodes = Array.from(
+      { length: masters * (1 + replicas) },
+      (_, i) => new ClusterNodeProcess(list[2 * i], list[2 * i + 1], dir, nodeTimeoutMs),
+    );
     const cluster = new DisposableRedisCluster(nodes, dir);
     try {
       await Promise.all(nodes.map((node) => node.start()));
       await run('redis-cli', [
-        '--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`),
-        '--cluster-replicas', String(replicas), '--cluster-yes',
+        '--cluster',
+        'create',
+        ...nodes.map((node) => `127.0.0.1:${node.port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
       ]);
       await cluster.waitUntil(() => cluster.settled(masters, replicas), 20_000);
     } catch (error) {

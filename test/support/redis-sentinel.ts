@@ -101,8 +101,19 @@ export class DisposableSentinelGroup {
 
   private async startServer(port: number, args: string[]): Promise<void> {
     this.spawn(port, [
-      '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', this.dir,
-      '--repl-diskless-sync-delay', '0', ...args,
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      '--repl-diskless-sync-delay',
+      '0',
+      ...args,
     ]);
     await waitForRedis(`redis://127.0.0.1:${port}`);
   }

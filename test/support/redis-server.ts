@@ -58,10 +58,7 @@ export class DisposableRedis {
   async start(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      [
-        '--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no',
-        '--protected-mode', 'yes', ...this.args,
-      ],
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...this.args],
       { stdio: 'ignore' },
     );
     await waitForRedis(this.url);

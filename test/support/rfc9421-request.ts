@@ -112,7 +112,13 @@ export async function librarySigned(t: TestApp, spec: LibrarySpec): Promise<Rfc9
   const headers: Record<string, string> = { ...spec.existing, ...spec.headers };
   if (body !== undefined || spec.contentType !== undefined) headers['Content-Type'] = spec.contentType ?? 'application/json';
   if (spec.contentDigest ?? body !== undefined) headers['Content-Digest'] = protocol.formatContentDigest(body);
-  const fields = spec.fields ?? ['@method', '@authority', '@path', '@query', ...(body !== undefined ? ['content-type', 'content-digest'] : [])];
+  const fields = spec.fields ?? [
+    '@method',
+    '@authority',
+    '@path',
+    '@query',
+    ...(body !== undefined ? ['content-type', 'content-digest'] : []),
+  ];
   const key = createSigner(typeof spec.secret === 'string' ? Buffer.from(spec.secret, 'utf8') : spec.secret, 'hmac-sha256', spec.apiKey);
   const signed = await httpbis.signMessage(
     {

@@ -4,7 +4,20 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AllowServices, ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, Public, ServiceCaller, type ApiKeyAuthModuleExtras, type ApiKeyAuthModuleOptions, type NonceStore, type ServiceCallerInfo } from '../../lib/index.js';
+import {
+  AllowServices,
+  ApiKey,
+  ApiKeyAuthModule,
+  apiKeyAuthMigrations,
+  ApiKeyGuard,
+  ApiKeyService,
+  Public,
+  ServiceCaller,
+  type ApiKeyAuthModuleExtras,
+  type ApiKeyAuthModuleOptions,
+  type NonceStore,
+  type ServiceCallerInfo,
+} from '../../lib/index.js';
 import { MemoryNonceStore } from '../../lib/stores/memory-nonce.store.js';
 
 export type AdapterName = 'express' | 'fastify';
@@ -138,8 +151,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   })
   class TestAppModule {}
 
-  const adapter =
-    options.adapter === 'fastify' ? new FastifyAdapter({ trustProxy: options.trustProxy ?? false }) : new ExpressAdapter();
+  const adapter = options.adapter === 'fastify' ? new FastifyAdapter({ trustProxy: options.trustProxy ?? false }) : new ExpressAdapter();
   if (options.trustProxy && adapter instanceof ExpressAdapter) adapter.set('trust proxy', true);
   const app = await NestFactory.create(TestAppModule, adapter, {
     rawBody: options.rawBody ?? true,

@@ -49,7 +49,9 @@ describeWithThrottlerApp('nestjs-service-auth/throttler in plain Node', () => {
     ['require', "const m = require('nestjs-service-auth/throttler'); const t = require('@nestjs/throttler');"],
   ])('loads with %s, by the package name, as a ThrottlerGuard', (how, load) => {
     const check = `${load} console.log(Object.keys(m).join(','), m.ServiceAuthThrottlerGuard.prototype instanceof t.ThrottlerGuard);`;
-    const out = execFileSync(process.execPath, [how === 'import' ? '--input-type=module' : '--input-type=commonjs', '-e', check], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [how === 'import' ? '--input-type=module' : '--input-type=commonjs', '-e', check], {
+      encoding: 'utf8',
+    });
     expect(out).toBe('ServiceAuthThrottlerGuard true\n');
   });
 });

@@ -1,4 +1,10 @@
-import { isTimestampFresh, parseCredentials, type CredentialsParseResult, type HeaderBag, type ParsedCredentials } from '../../lib/protocol/index.js';
+import {
+  isTimestampFresh,
+  parseCredentials,
+  type CredentialsParseResult,
+  type HeaderBag,
+  type ParsedCredentials,
+} from '../../lib/protocol/index.js';
 
 const KEY = 'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF';
 const NONCE = 'bm9uY2UtMTIzNDU2Nzg5MA';
@@ -7,8 +13,7 @@ const MAC = Buffer.from(HEX, 'hex');
 
 const KEY_MESSAGE = 'X-API-Key must be 16 to 128 characters of [A-Za-z0-9_-].';
 const TIMESTAMP_MESSAGE = 'X-API-Timestamp must be Unix time in whole seconds (1 to 12 digits).';
-const SIGNATURE_MESSAGE =
-  'X-API-Signature must be "v1=" followed by 64 hex digits (scheme v1), or 64 hex digits (scheme v0).';
+const SIGNATURE_MESSAGE = 'X-API-Signature must be "v1=" followed by 64 hex digits (scheme v1), or 64 hex digits (scheme v0).';
 const NONCE_MESSAGE = 'X-API-Nonce must be 16 to 128 characters of [A-Za-z0-9_-].';
 
 function v1Headers(overrides: HeaderBag = {}): HeaderBag {
@@ -67,9 +72,7 @@ describe('parseCredentials', () => {
     const V1_HINT = 'Scheme v1 needs X-API-Key, X-API-Timestamp, X-API-Nonce and X-API-Signature (PROTOCOL.md).';
 
     it('lists every missing header, and every header v1 needs', () => {
-      expect(parseCredentials({})).toEqual(
-        missing(`Missing header(s): X-API-Key, X-API-Timestamp, X-API-Signature. ${V1_HINT}`),
-      );
+      expect(parseCredentials({})).toEqual(missing(`Missing header(s): X-API-Key, X-API-Timestamp, X-API-Signature. ${V1_HINT}`));
     });
 
     it.each([
@@ -87,9 +90,7 @@ describe('parseCredentials', () => {
     });
 
     it('requires the nonce for v1 only', () => {
-      expect(parseCredentials(v1Headers({ 'x-api-nonce': undefined }))).toEqual(
-        missing('Missing header(s): X-API-Nonce.'),
-      );
+      expect(parseCredentials(v1Headers({ 'x-api-nonce': undefined }))).toEqual(missing('Missing header(s): X-API-Nonce.'));
       expect(parsedOk(v0Headers()).nonce).toBeUndefined();
     });
 
@@ -157,7 +158,9 @@ describe('parseCredentials', () => {
       const upperV0 = parsedOk(v0Headers({ 'x-api-signature': HEX.toUpperCase() }));
       expect(upperV0.scheme).toBe('v0');
       expect(upperV0.mac.equals(MAC)).toBe(true);
-      const mixed = HEX.split('').map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+      const mixed = HEX.split('')
+        .map((c, i) => (i % 2 ? c.toUpperCase() : c))
+        .join('');
       expect(parsedOk(v1Headers({ 'x-api-signature': `v1=${mixed}` })).mac).toEqual(MAC);
     });
 
@@ -223,9 +226,7 @@ describe('parseCredentials', () => {
 
     it('a v0 signature sent twice', () => {
       expect(parseCredentials(v0Headers({ 'x-api-signature': [HEX, HEX] }))).toEqual(malformed(SIGNATURE_MESSAGE));
-      expect(parseCredentials(v0Headers({ 'x-api-signature': `${HEX}, ${HEX}` }))).toEqual(
-        malformed(SIGNATURE_MESSAGE),
-      );
+      expect(parseCredentials(v0Headers({ 'x-api-signature': `${HEX}, ${HEX}` }))).toEqual(malformed(SIGNATURE_MESSAGE));
     });
   });
 
@@ -277,12 +278,10 @@ describe('parseCredentials', () => {
     const allBad = { 'x-api-key': 'x', 'x-api-timestamp': 'x', 'x-api-signature': 'v1=x', 'x-api-nonce': 'x' };
     expect(parseCredentials(allBad)).toEqual(malformed(KEY_MESSAGE));
     expect(parseCredentials({ ...allBad, 'x-api-key': KEY })).toEqual(malformed(TIMESTAMP_MESSAGE));
-    expect(parseCredentials({ ...allBad, 'x-api-key': KEY, 'x-api-timestamp': '1' })).toEqual(
-      malformed(SIGNATURE_MESSAGE),
+    expect(parseCredentials({ ...allBad, 'x-api-key': KEY, 'x-api-timestamp': '1' })).toEqual(malformed(SIGNATURE_MESSAGE));
+    expect(parseCredentials({ ...allBad, 'x-api-key': KEY, 'x-api-timestamp': '1', 'x-api-signature': `v1=${HEX}` })).toEqual(
+      malformed(NONCE_MESSAGE),
     );
-    expect(
-      parseCredentials({ ...allBad, 'x-api-key': KEY, 'x-api-timestamp': '1', 'x-api-signature': `v1=${HEX}` }),
-    ).toEqual(malformed(NONCE_MESSAGE));
   });
 });
 

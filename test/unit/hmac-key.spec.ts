@@ -5,7 +5,9 @@ import { secretKey, hmacSha256, hmacSha256Hex, hmacSha256Matches, HmacSha256Key,
 import { computeMac, matchesAnySecret } from '../../lib/protocol/signature.js';
 
 const reference = (key: string | Uint8Array, message: string): Buffer =>
-  createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update(message, 'utf8').digest();
+  createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key)
+    .update(message, 'utf8')
+    .digest();
 
 describe('HMAC-SHA256 over prepared pads (protocol.secretKey)', () => {
   const secrets = ['test-shared-secret-0123456789-abcdefghij', 'ü-non-ascii-sëcret-0123456789-abcdefghij', 'x'.repeat(200)];
@@ -63,7 +65,17 @@ describe('HMAC-SHA256 over prepared pads (protocol.secretKey)', () => {
   });
 
   it('verifies with prepared keys and strings alike, every secret tried', () => {
-    const input = { scheme: 'v1' as const, apiKey: 'k'.repeat(16), timestamp: '1', nonce: 'n'.repeat(16), method: 'GET', host: 'h', target: '/', contentType: '', bodySha256: protocol.EMPTY_BODY_SHA256 };
+    const input = {
+      scheme: 'v1' as const,
+      apiKey: 'k'.repeat(16),
+      timestamp: '1',
+      nonce: 'n'.repeat(16),
+      method: 'GET',
+      host: 'h',
+      target: '/',
+      contentType: '',
+      bodySha256: protocol.EMPTY_BODY_SHA256,
+    };
     const mac = computeMac(secrets[1], input);
     expect(matchesAnySecret(secrets.map(secretKey), input, mac)).toBe(true);
     expect(matchesAnySecret(secrets, input, mac)).toBe(true);

@@ -163,7 +163,14 @@ describe('MemoryNonceStore', () => {
     type Op = { kind: 'record'; key: number; ttl: number } | { kind: 'tick'; seconds: number } | { kind: 'sweep' };
     const ops = fc.array(
       fc.oneof(
-        { weight: 8, arbitrary: fc.record({ kind: fc.constant('record' as const), key: fc.integer({ min: 0, max: 1_500 }), ttl: fc.integer({ min: 0, max: 30 }) }) },
+        {
+          weight: 8,
+          arbitrary: fc.record({
+            kind: fc.constant('record' as const),
+            key: fc.integer({ min: 0, max: 1_500 }),
+            ttl: fc.integer({ min: 0, max: 30 }),
+          }),
+        },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), seconds: fc.integer({ min: 0, max: 8 }) }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
       ),

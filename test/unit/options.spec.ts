@@ -1,4 +1,13 @@
-import { ApiKeyAuthConfigurationError, InvalidOptionError, MissingSecretError, PreviousSecretWithoutCurrentError, readSecretsFromEnv, WeakSecretError, type ApiKeyAuthModuleOptions, type NonceStore } from '../../lib/index.js';
+import {
+  ApiKeyAuthConfigurationError,
+  InvalidOptionError,
+  MissingSecretError,
+  PreviousSecretWithoutCurrentError,
+  readSecretsFromEnv,
+  WeakSecretError,
+  type ApiKeyAuthModuleOptions,
+  type NonceStore,
+} from '../../lib/index.js';
 import { MemoryThrottlerStorage } from '../../lib/stores/memory-throttler.storage.js';
 import { resolveApiKeyAuthOptions } from '../../lib/api-key-auth-options.factory.js';
 
@@ -93,31 +102,26 @@ describe('resolveApiKeyAuthOptions', () => {
 
   describe('secrets from the environment', () => {
     it('uses API_SHARED_SECRET, then API_SHARED_SECRET_PREVIOUS comma-separated, in order', () => {
-      expect(
-        resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: `${S2},${S3}` }).secrets,
-      ).toEqual([S1, S2, S3]);
+      expect(resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: `${S2},${S3}` }).secrets).toEqual([
+        S1,
+        S2,
+        S3,
+      ]);
     });
 
     it('trims every secret and ignores empty entries', () => {
       expect(
-        resolveApiKeyAuthOptions(
-          {},
-          { API_SHARED_SECRET: `  ${S1}\n`, API_SHARED_SECRET_PREVIOUS: ` , ${S2} ,,\t${S3}\t, ` },
-        ).secrets,
+        resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: `  ${S1}\n`, API_SHARED_SECRET_PREVIOUS: ` , ${S2} ,,\t${S3}\t, ` }).secrets,
       ).toEqual([S1, S2, S3]);
     });
 
     it('an empty or blank API_SHARED_SECRET_PREVIOUS adds nothing', () => {
       expect(resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: '' }).secrets).toEqual([S1]);
-      expect(resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: ' , ' }).secrets).toEqual([
-        S1,
-      ]);
+      expect(resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: ' , ' }).secrets).toEqual([S1]);
     });
 
     it('explicit `secrets` take precedence over the environment', () => {
-      expect(
-        resolveApiKeyAuthOptions({ secrets: [S3] }, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: S2 }).secrets,
-      ).toEqual([S3]);
+      expect(resolveApiKeyAuthOptions({ secrets: [S3] }, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: S2 }).secrets).toEqual([S3]);
     });
 
     it.each([
@@ -146,11 +150,7 @@ describe('resolveApiKeyAuthOptions', () => {
     });
 
     it('WeakSecretError names the position of a short secret from the environment', () => {
-      expectConfigError(
-        () => resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: 'x'.repeat(31) }),
-        WeakSecretError,
-        weakMessage(1),
-      );
+      expectConfigError(() => resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: 'x'.repeat(31) }), WeakSecretError, weakMessage(1));
       expectConfigError(
         () => resolveApiKeyAuthOptions({}, { API_SHARED_SECRET: S1, API_SHARED_SECRET_PREVIOUS: `${S2}, short` }),
         WeakSecretError,
@@ -318,7 +318,12 @@ describe('resolveApiKeyAuthOptions', () => {
     });
 
     it('merges partial options with the defaults', () => {
-      expect(resolve({ keyCache: { ttlMs: 1_000 } }).keyCache).toEqual({ ttlMs: 1_000, negativeTtlMs: 5_000, maxEntries: 10_000, lookupTimeoutMs: 1_000 });
+      expect(resolve({ keyCache: { ttlMs: 1_000 } }).keyCache).toEqual({
+        ttlMs: 1_000,
+        negativeTtlMs: 5_000,
+        maxEntries: 10_000,
+        lookupTimeoutMs: 1_000,
+      });
       expect(resolve({ keyCache: { negativeTtlMs: 10, maxEntries: 3 } }).keyCache).toEqual({
         ttlMs: 30_000,
         negativeTtlMs: 10,
@@ -422,23 +427,16 @@ describe('resolveApiKeyAuthOptions', () => {
       expect(resolve({ apiKeyLength: undefined }).apiKeyLength).toBe(32);
     });
 
-    it.each([0, 16, 31, 129, 1000, -32, 32.5, Number.NaN, Number.POSITIVE_INFINITY, '48' as unknown as number])(
-      'rejects %p',
-      (length) => {
-        expectConfigError(
-          () => resolve({ apiKeyLength: length }),
-          InvalidOptionError,
-          invalidMessage('apiKeyLength', `must be an integer from 32 to 128, got ${String(length)}.`),
-        );
-      },
-    );
+    it.each([0, 16, 31, 129, 1000, -32, 32.5, Number.NaN, Number.POSITIVE_INFINITY, '48' as unknown as number])('rejects %p', (length) => {
+      expectConfigError(
+        () => resolve({ apiKeyLength: length }),
+        InvalidOptionError,
+        invalidMessage('apiKeyLength', `must be an integer from 32 to 128, got ${String(length)}.`),
+      );
+    });
   });
 
   it('validates the secrets before any other option', () => {
-    expectConfigError(
-      () => resolveApiKeyAuthOptions({ secrets: ['short'], schemes: [] }, {}),
-      WeakSecretError,
-      weakMessage(1),
-    );
+    expectConfigError(() => resolveApiKeyAuthOptions({ secrets: ['short'], schemes: [] }, {}), WeakSecretError, weakMessage(1));
   });
 });

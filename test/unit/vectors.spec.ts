@@ -1,6 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { computeMac, formatSignature, matchesAnySecret } from '../../lib/protocol/signature.js';
-import { deriveKeySecret, EMPTY_BODY_SHA256, parseCredentials, signRequest, stringToSign, v0StringToSign, v1StringToSign, type SignedFields, type V1SignedFields } from '../../lib/protocol/index.js';
+import {
+  deriveKeySecret,
+  EMPTY_BODY_SHA256,
+  parseCredentials,
+  signRequest,
+  stringToSign,
+  v0StringToSign,
+  v1StringToSign,
+  type SignedFields,
+  type V1SignedFields,
+} from '../../lib/protocol/index.js';
 import { hmacSha256Hex, sha256Hex } from '../../lib/protocol/crypto.js';
 import { flipHexDigit, loadSignatureVectors } from '../support/signature-vectors.js';
 
@@ -47,9 +57,9 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
       expect(formatSignature('v0', computeMac(v.secret, input))).toBe(v.signature);
       expect(hmacSha256Hex(v.secret, v.stringToSign)).toBe(v.signature);
       // Independent of lib: node:crypto directly on the UTF-8 bytes.
-      expect(
-        createHmac('sha256', Buffer.from(v.secret, 'utf8')).update(Buffer.from(v.stringToSign, 'utf8')).digest('hex'),
-      ).toBe(v.signature);
+      expect(createHmac('sha256', Buffer.from(v.secret, 'utf8')).update(Buffer.from(v.stringToSign, 'utf8')).digest('hex')).toBe(
+        v.signature,
+      );
     });
 
     it('signRequest produces the headers (no nonce for v0, whatever request it is)', () => {
@@ -204,7 +214,12 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
 
   it('v1 cases 2 and 3 differ only in contentType, and so in signature', () => {
     const [, second, third] = vectors.v1;
-    expect({ ...second, contentType: '', stringToSign: '', signature: '' }).toEqual({ ...third, contentType: '', stringToSign: '', signature: '' });
+    expect({ ...second, contentType: '', stringToSign: '', signature: '' }).toEqual({
+      ...third,
+      contentType: '',
+      stringToSign: '',
+      signature: '',
+    });
     expect(second.contentType).not.toBe(third.contentType);
     expect(second.signature).not.toBe(third.signature);
   });
@@ -220,7 +235,14 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
   describe.each(vectors.derivedV1.map((v, i) => [i, v] as const))('derived v1 #%i', (_i, v) => {
     const body = Buffer.from(v.bodyBase64, 'base64');
     const request = { method: v.method, host: v.host, target: v.target, contentType: v.contentType };
-    const input: V1SignedFields = { scheme: 'v1', apiKey: v.apiKey, timestamp: v.timestamp, nonce: v.nonce, ...request, bodySha256: sha256Hex(body) };
+    const input: V1SignedFields = {
+      scheme: 'v1',
+      apiKey: v.apiKey,
+      timestamp: v.timestamp,
+      nonce: v.nonce,
+      ...request,
+      bodySha256: sha256Hex(body),
+    };
 
     it('signs with the derived secret, not the master', () => {
       expect(deriveKeySecret(v.master, v.apiKey)).toBe(v.derivedSecret);
@@ -256,7 +278,15 @@ describe('signature test vectors (test/fixtures/signatures.json)', () => {
 
   it('signRequest refuses v1 without a nonce', () => {
     expect(() =>
-      signRequest({ scheme: 'v1', apiKey: 'k'.repeat(16), secret: 's'.repeat(32), timestampSeconds: 1, method: 'GET', host: 'h', target: '/' }),
+      signRequest({
+        scheme: 'v1',
+        apiKey: 'k'.repeat(16),
+        secret: 's'.repeat(32),
+        timestampSeconds: 1,
+        method: 'GET',
+        host: 'h',
+        target: '/',
+      }),
     ).toThrow(new TypeError('Scheme v1 signs a nonce: pass one (generateNonce()).'));
   });
 });

@@ -39,10 +39,7 @@ export class CreateApiKeysTable1764300000000 implements MigrationInterface {
       }),
       true,
     );
-    await queryRunner.createIndex(
-      API_KEYS_TABLE,
-      new TableIndex({ name: 'idx_api_keys_service_name', columnNames: ['service_name'] }),
-    );
+    await queryRunner.createIndex(API_KEYS_TABLE, new TableIndex({ name: 'idx_api_keys_service_name', columnNames: ['service_name'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

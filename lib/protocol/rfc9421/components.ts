@@ -30,7 +30,8 @@ export function componentNameProblem(name: string): string | undefined {
     }
     return undefined;
   }
-  if (name !== name.toLowerCase()) return `Signature-Input covers ${describeComponent(name.toLowerCase())} with upper-case letters: component names are lower-case.`;
+  if (name !== name.toLowerCase())
+    return `Signature-Input covers ${describeComponent(name.toLowerCase())} with upper-case letters: component names are lower-case.`;
   if (!FIELD_NAME.test(name)) return 'Signature-Input covers a component that is not an HTTP field name.';
   return undefined;
 }

@@ -9,9 +9,7 @@ export interface ContentDigestMember {
   digest: Buffer;
 }
 
-export type ContentDigestParseResult =
-  | { ok: true; members: readonly ContentDigestMember[] }
-  | { ok: false; message: string };
+export type ContentDigestParseResult = { ok: true; members: readonly ContentDigestMember[] } | { ok: false; message: string };
 
 const NODE_ALGORITHM: Record<ContentDigestAlgorithm, 'sha256' | 'sha512'> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
 

@@ -30,9 +30,7 @@ export interface Rfc9421Credentials extends SelectedSignatureInput {
   contentDigest: readonly ContentDigestMember[] | undefined;
 }
 
-export type Rfc9421ParseResult =
-  | { ok: true; credentials: Rfc9421Credentials }
-  | { ok: false; code: CredentialsErrorCode; message: string };
+export type Rfc9421ParseResult = { ok: true; credentials: Rfc9421Credentials } | { ok: false; code: CredentialsErrorCode; message: string };
 
 /** Whether the request chose scheme `rfc9421` (PROTOCOL.md: by the presence of `Signature-Input`). */
 export function isRfc9421Request(request: Pick<Rfc9421Request, 'header'>): boolean {

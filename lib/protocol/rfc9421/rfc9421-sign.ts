@@ -74,14 +74,18 @@ function requestLine(input: Rfc9421SignInput): { host: string; target: string } 
     const url = typeof input.url === 'string' ? new URL(input.url) : input.url;
     return { host: input.host ?? url.host, target: input.target ?? url.pathname + url.search };
   }
-  if (input.host === undefined || input.target === undefined) throw new TypeError('Scheme rfc9421 signs the host and target: give url, or host and target.');
+  if (input.host === undefined || input.target === undefined)
+    throw new TypeError('Scheme rfc9421 signs the host and target: give url, or host and target.');
   return { host: input.host, target: input.target };
 }
 
 function signatureParameters(input: Rfc9421SignInput): Parameters {
   if (!API_KEY_PATTERN.test(input.apiKey)) throw new TypeError('The API key must be 16 to 128 characters of [A-Za-z0-9_-].');
   if (!NONCE_PATTERN.test(input.nonce)) throw new TypeError('The nonce must be 16 to 128 characters of [A-Za-z0-9_-].');
-  for (const [name, value] of [['createdSeconds', input.createdSeconds], ['expiresSeconds', input.expiresSeconds ?? 0]] as const) {
+  for (const [name, value] of [
+    ['createdSeconds', input.createdSeconds],
+    ['expiresSeconds', input.expiresSeconds ?? 0],
+  ] as const) {
     if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be Unix time in seconds (a number of at least 0).`);
   }
   const values: Record<Rfc9421Parameter, string | number | undefined> = {
@@ -124,7 +128,8 @@ export function signRfc9421(input: Rfc9421SignInput): Rfc9421SignResult {
     ...extra.map(([name]) => name),
   ];
   if (components.length > RFC9421_MAX_COMPONENTS) throw new TypeError(`At most ${RFC9421_MAX_COMPONENTS} components can be covered.`);
-  if (withBody && !components.includes(CONTENT_TYPE_COMPONENT)) throw new TypeError('A request with a body needs a content type: give contentType.');
+  if (withBody && !components.includes(CONTENT_TYPE_COMPONENT))
+    throw new TypeError('A request with a body needs a content type: give contentType.');
 
   const contentDigest = withBody || components.includes(HEADER_CONTENT_DIGEST) ? formatContentDigest(body) : undefined;
   const sent = new Map<string, string>(extra);

@@ -68,7 +68,8 @@ function componentsProblem(components: readonly string[]): string | undefined {
   return undefined;
 }
 
-type ParametersResult = { ok: true; value: Omit<SelectedSignatureInput, 'label' | 'components' | 'signatureParams'> } | { ok: false; message: string };
+type ParametersResult =
+  { ok: true; value: Omit<SelectedSignatureInput, 'label' | 'components' | 'signatureParams'> } | { ok: false; message: string };
 
 function checkParameters(parameters: Parameters): ParametersResult {
   const keyid: unknown = parameters.get('keyid');
@@ -90,7 +91,8 @@ function checkParameters(parameters: Parameters): ParametersResult {
   }
   let alg: typeof RFC9421_ALGORITHM | undefined;
   if (parameters.has('alg')) {
-    if (parameters.get('alg') !== RFC9421_ALGORITHM) return { ok: false, message: `Signature-Input alg must be "${RFC9421_ALGORITHM}" when present.` };
+    if (parameters.get('alg') !== RFC9421_ALGORITHM)
+      return { ok: false, message: `Signature-Input alg must be "${RFC9421_ALGORITHM}" when present.` };
     alg = RFC9421_ALGORITHM;
   }
   return { ok: true, value: { apiKey: keyid, createdSeconds: created, expiresSeconds: expires, nonce, alg } };
@@ -122,7 +124,8 @@ export function parseSignatureInput(value: string): SignatureInputParseResult {
   const components: string[] = [];
   for (const [name, componentParameters] of items) {
     if (typeof name !== 'string') return fail('Every covered component of Signature-Input must be a string.');
-    if (componentParameters.size > 0) return fail(`Signature-Input covers ${describeComponent(name)} with parameters: component parameters are refused.`);
+    if (componentParameters.size > 0)
+      return fail(`Signature-Input covers ${describeComponent(name)} with parameters: component parameters are refused.`);
     components.push(name);
   }
   const problem = componentsProblem(components);

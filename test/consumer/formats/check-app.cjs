@@ -31,8 +31,16 @@ function decorateMethod(decorators, target, name) {
  */
 async function checkApp(m, label) {
   const { Catch, Controller, Get, Module, Param, UseFilters, UseGuards } = m.common;
-  const { ApiKey, ApiKeyAuthModule, apiKeyAuthMigrations, ApiKeyGuard, ApiKeyService, ServiceAuthException, ServiceCaller, SigningService } =
-    m.auth;
+  const {
+    ApiKey,
+    ApiKeyAuthModule,
+    apiKeyAuthMigrations,
+    ApiKeyGuard,
+    ApiKeyService,
+    ServiceAuthException,
+    ServiceCaller,
+    SigningService,
+  } = m.auth;
   const handled = [];
   // Nest injects constructor parameters by their type: the build must have kept the decorator metadata.
   for (const injectable of [ApiKeyGuard, ApiKeyService, SigningService]) {

@@ -7,7 +7,10 @@ const assert = require('node:assert/strict');
 const { dirname, join } = require('node:path');
 const { checkApp } = require('./check-app.cjs');
 
-const ADAPTER_PACKAGES = { express: ['@nestjs/platform-express', 'ExpressAdapter'], fastify: ['@nestjs/platform-fastify', 'FastifyAdapter'] };
+const ADAPTER_PACKAGES = {
+  express: ['@nestjs/platform-express', 'ExpressAdapter'],
+  fastify: ['@nestjs/platform-fastify', 'FastifyAdapter'],
+};
 
 async function main() {
   const entry = require.resolve('nestjs-service-auth');

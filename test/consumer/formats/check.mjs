@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const { checkApp } = require('./check-app.cjs');
 
-const ADAPTER_PACKAGES = { express: ['@nestjs/platform-express', 'ExpressAdapter'], fastify: ['@nestjs/platform-fastify', 'FastifyAdapter'] };
+const ADAPTER_PACKAGES = {
+  express: ['@nestjs/platform-express', 'ExpressAdapter'],
+  fastify: ['@nestjs/platform-fastify', 'FastifyAdapter'],
+};
 
 const entry = fileURLToPath(import.meta.resolve('nestjs-service-auth'));
 assert.match(entry, /[\\/]dist[\\/]lib[\\/]index\.js$/, `import resolved ${entry}`);

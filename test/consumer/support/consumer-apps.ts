@@ -41,7 +41,10 @@ export async function betterSqlitePrebuilds(dir: string): Promise<string | undef
   const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
   mkdirSync(dir, { recursive: true });
   const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  const result = await run('tar', ['czf', join(dir, name), '-C', packageDir, 'build/Release/better_sqlite3.node'], { cwd: dir, timeoutMs: 30_000 });
+  const result = await run('tar', ['czf', join(dir, name), '-C', packageDir, 'build/Release/better_sqlite3.node'], {
+    cwd: dir,
+    timeoutMs: 30_000,
+  });
   return result.code === 0 ? dir : undefined;
 }
 

@@ -38,9 +38,7 @@ export async function runStartupDemo(
 
   // 1. A key for `orders`: reuse an active one, else issue one.
   const now = Date.now();
-  const existing = (await keys.list({ serviceName: DEMO_SERVICE })).find(
-    (key) => key.expiresAt === null || key.expiresAt.getTime() > now,
-  );
+  const existing = (await keys.list({ serviceName: DEMO_SERVICE })).find((key) => key.expiresAt === null || key.expiresAt.getTime() > now);
   const apiKey = existing?.apiKey ?? (await keys.create(DEMO_SERVICE)).apiKey;
   logger.log(`${existing ? 'Reusing' : 'Created'} the demo API key of service "${DEMO_SERVICE}": ${apiKey}`);
 

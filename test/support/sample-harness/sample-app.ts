@@ -23,8 +23,7 @@ export interface SampleApp {
 /** Creates the sample app, listens on config.host:config.port and runs the startup demo. */
 export async function createSampleApp(config: SampleConfig, options: SampleAppOptions = {}): Promise<SampleApp> {
   const tls = readTlsFiles(config);
-  const adapter =
-    config.httpAdapter === 'fastify' ? new FastifyAdapter(tls ? { https: tls } : undefined) : new ExpressAdapter();
+  const adapter = config.httpAdapter === 'fastify' ? new FastifyAdapter(tls ? { https: tls } : undefined) : new ExpressAdapter();
   const app = await NestFactory.create(AppModule.forRoot(config), adapter, {
     ...(tls && config.httpAdapter === 'express' && { httpsOptions: tls }),
     // The guard verifies v1 signatures over the exact body bytes: keep them.

@@ -102,7 +102,11 @@ export function loadSampleConfig(env: Env = process.env): SampleConfig {
       requireHttps: false,
       allowedHosts: [],
     };
-    config.allowedHosts = value('ALLOWED_HOSTS')?.split(',').map((host) => host.trim()).filter(Boolean) ?? defaultAllowedHosts(config);
+    config.allowedHosts =
+      value('ALLOWED_HOSTS')
+        ?.split(',')
+        .map((host) => host.trim())
+        .filter(Boolean) ?? defaultAllowedHosts(config);
     config.requireHttps = boolean('REQUIRE_HTTPS', value('REQUIRE_HTTPS'), config.tls !== undefined);
   } catch (error) {
     if (error instanceof EnvironmentError) throw new SampleConfigError(error.message);
