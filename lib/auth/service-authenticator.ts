@@ -42,6 +42,11 @@ export type { VerifiedRequest } from './verified-request.js';
  * 6. and 7. admission: rate limit, then nonce.
  *
  * Failures of steps 1 to 4 are counted per client address (RefusalAnswers).
+ *
+ * It has no extension hooks: every check is private, so no subclass can skip
+ * one. A guard of your own calls `authenticate()`, or `verify()` then
+ * `admit()` (as `ServiceAuthThrottlerGuard` does), and answers the
+ * `ServiceAuthException` they throw.
  */
 @Injectable()
 export class ServiceAuthenticator implements OnModuleInit {
