@@ -209,7 +209,7 @@ export function markdown(report: BenchReport): string {
 export function readmeTable(report: BenchReport): string {
   const lines = [
     `Last full run: ${report.date.slice(0, 10)}, ${report.machine.cpus} vCPU, Node ${report.machine.node} ` +
-      '([all figures](bench/results/latest.md), [method](bench/README.md)).',
+      '(all figures: `bench/results/latest.md`, method: `bench/README.md`).',
     '',
     ...targetTable(report.targets),
   ];

@@ -75,10 +75,16 @@ export function parseRedisUrl(raw: string | undefined): string | undefined {
 /**
  * The library's readSecretsFromEnv (API_SHARED_SECRET then the comma-separated
  * API_SHARED_SECRET_PREVIOUS), each at least 32 characters, named in the error.
- * @throws PreviousSecretWithoutCurrentError as the module does.
+ * A previous secret without a current one is refused with the module's message.
  */
 export function readSecrets(env: Env): string[] {
-  const secrets = readSecretsFromEnv(env);
+  let secrets: string[];
+  try {
+    secrets = readSecretsFromEnv(env);
+  } catch (error) {
+    // PreviousSecretWithoutCurrentError: a usage error here, with the same message.
+    throw new EnvironmentError(error instanceof Error ? error.message : String(error));
+  }
   secrets.forEach((secret, i) => {
     if (secret.length < MIN_SECRET_LENGTH) {
       const name = i === 0 ? 'API_SHARED_SECRET' : `API_SHARED_SECRET_PREVIOUS (entry ${i})`;
