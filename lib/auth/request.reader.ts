@@ -16,6 +16,9 @@ export interface IncomingRequest extends CallerCarrier {
   protocol?: string;
 }
 
+/** Fastify's Node request, or an Express request itself: where the request line and header lines are read. */
+type RawRequest = NonNullable<IncomingRequest['raw']>;
+
 /** The parts of a request besides its credentials that v1 and rfc9421 sign, read as sent. */
 export interface SignedRequestParts {
   host: string;
@@ -40,7 +43,7 @@ export function readSignedParts(
   if (typeof host !== 'string' || host.length === 0) {
     throw new ServiceAuthException('malformed_credentials', `Scheme ${scheme} requires a Host header.`);
   }
-  const rawHeaders = raw.rawHeaders ?? request.rawHeaders;
+  const rawHeaders = rawHeadersOf(request, raw);
   if (rawHeaders) {
     const [hosts, contentTypes] = countHostAndContentType(rawHeaders);
     if (hosts > 1) throw new ServiceAuthException('malformed_credentials', 'The Host header was sent more than once.');
@@ -49,20 +52,19 @@ export function readSignedParts(
   const contentType = headers['content-type'];
   return {
     host: trimHttpWhitespace(host),
-    target: raw.originalUrl ?? raw.url ?? request.url,
+    target: requestTarget(request, raw),
     contentType: typeof contentType === 'string' ? trimHttpWhitespace(contentType) : '',
   };
 }
 
 /** The request target as on the request line (the framework may have rewritten `request.url`). */
-export function requestTarget(request: IncomingRequest): string {
-  const raw = request.raw ?? request;
+function requestTarget(request: IncomingRequest, raw: RawRequest): string {
   return raw.originalUrl ?? raw.url ?? request.url;
 }
 
-/** Node's header lines as received, when the framework exposes them. */
-export function rawHeadersOf(request: IncomingRequest): string[] | undefined {
-  return (request.raw ?? request).rawHeaders ?? request.rawHeaders;
+/** Node's header lines as received, when the framework exposes them; a caller that has read `raw` already passes it. */
+export function rawHeadersOf(request: IncomingRequest, raw: RawRequest = request.raw ?? request): string[] | undefined {
+  return raw.rawHeaders ?? request.rawHeaders;
 }
 
 /** Whether a request declares a `Content-Encoding` other than `identity`. */
