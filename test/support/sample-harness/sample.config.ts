@@ -102,11 +102,8 @@ export function loadSampleConfig(env: Env = process.env): SampleConfig {
       requireHttps: false,
       allowedHosts: [],
     };
-    config.allowedHosts =
-      value('ALLOWED_HOSTS')
-        ?.split(',')
-        .map((host) => host.trim())
-        .filter(Boolean) ?? defaultAllowedHosts(config);
+    const allowedHosts = value('ALLOWED_HOSTS');
+    config.allowedHosts = allowedHosts === undefined ? defaultAllowedHosts(config) : envList(allowedHosts);
     config.requireHttps = boolean('REQUIRE_HTTPS', value('REQUIRE_HTTPS'), config.tls !== undefined);
   } catch (error) {
     if (error instanceof EnvironmentError) throw new SampleConfigError(error.message);
